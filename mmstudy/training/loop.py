@@ -1,0 +1,169 @@
+"""Mini-batch training with validation-based early stopping and best-state restoration."""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from ..data.split import Split
+from ..errors import ConfigError, MMStudyError
+from ..evaluation import evaluate_metric, parse_metric
+from ..models.base import Recommender
+from .sampling import NegativeSampler
+
+
+class DivergenceError(MMStudyError, FloatingPointError):
+    """The training loss became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a model is trained and selected; `patience` and `eval_every` count epochs."""
+
+    epochs: int = 200
+    batch_size: int = 2048
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 20
+    valid_metric: str = "Recall@20"
+    seed: int = 0
+    device: str = "cpu"
+    eval_every: int = 1
+    max_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        for key in ("epochs", "batch_size", "patience", "eval_every"):
+            if int(getattr(self, key)) < 1:
+                raise ConfigError(f"train config {key!r} must be at least 1, got {getattr(self, key)}")
+        if self.lr <= 0 or self.weight_decay < 0:
+            raise ConfigError(f"train config needs lr > 0 and weight_decay >= 0, "
+                              f"got lr={self.lr}, weight_decay={self.weight_decay}")
+        if self.max_seconds is not None and self.max_seconds <= 0:
+            raise ConfigError(f"train config 'max_seconds' must be positive, got {self.max_seconds}")
+        parse_metric(self.valid_metric)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None) -> "TrainConfig":
+        """Build from a plain mapping (e.g. YAML); unknown keys raise ConfigError with a hint."""
+        values = dict(values or {})
+        known = [f.name for f in dataclasses.fields(cls)]
+        for key in values:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise ConfigError(f"unknown train config key {key!r}.{hint} Known: {', '.join(known)}")
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        return self.from_dict({**dataclasses.asdict(self), **changes})
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class FitResult:
+    """What happened during training; epochs are numbered from 1, `train_seconds` is the wall
+    time of the whole fit (training and validation), `curve` has one row per epoch (the
+    validation metric only in validated epochs)."""
+
+    best_epoch: int
+    best_valid: float
+    valid_metric: str
+    curve: list[dict[str, float]] = field(default_factory=list)
+    stopped_early: bool = False
+    stop_reason: str = "epochs"  # "epochs", "patience" or "max_seconds"
+    epochs_run: int = 0
+    train_seconds: float = 0.0
+    mean_epoch_seconds: float = 0.0
+    mean_valid_seconds: float = 0.0
+
+
+def _train_epoch(model: Recommender, sampler: NegativeSampler, optimizer: torch.optim.Optimizer,
+                 epoch: int, generator: torch.Generator) -> float:
+    model.train()
+    model.on_epoch_start(epoch, generator)
+    total: torch.Tensor | float = 0.0
+    for batch in sampler:
+        loss = model.loss(batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total = total + loss.detach()  # summed on the device: one synchronisation per epoch
+    mean = float(total) / len(sampler)
+    if not math.isfinite(mean):
+        raise DivergenceError(f"training loss became {mean} at epoch {epoch} of "
+                              f"{type(model).__name__}; lower the learning rate or check the inputs")
+    return mean
+
+
+def _snapshot(model: Recommender) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def fit(model: Recommender, split: Split, *, epochs: int = 200, batch_size: int = 2048,
+        lr: float = 1e-3, weight_decay: float = 0.0, patience: int = 20,
+        valid_metric: str = "Recall@20", eval_every: int = 1, seed: int = 0,
+        device: str | torch.device = "cpu", progress: bool = True,
+        max_seconds: float | None = None) -> FitResult:
+    """Train `model` with Adam on `split.train`, validating every `eval_every` epochs.
+
+    Stops after `epochs`, after `patience` epochs without a strictly better validation score, or
+    once `max_seconds` of training have passed; the best validated state is restored at the end.
+    """
+    config = TrainConfig(epochs, batch_size, lr, weight_decay, patience, valid_metric, seed,
+                         str(device), eval_every, max_seconds)  # validates every argument
+    generator = torch.Generator().manual_seed(seed)
+    model.to(device)
+    sampler = NegativeSampler(split.train, generator, batch_size, device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    result = FitResult(best_epoch=0, best_valid=float("-inf"), valid_metric=valid_metric)
+    best_state, start = _snapshot(model), time.perf_counter()
+    with tqdm(range(1, epochs + 1), desc=type(model).__name__, disable=not progress,
+              leave=False) as bar:
+        for epoch in bar:
+            tick = time.perf_counter()
+            loss = _train_epoch(model, sampler, optimizer, epoch, generator)
+            row = {"epoch": epoch, "loss": loss, "epoch_seconds": time.perf_counter() - tick}
+            out_of_time = max_seconds is not None and time.perf_counter() - start >= max_seconds
+            if epoch % eval_every == 0 or epoch == epochs or out_of_time:
+                tick = time.perf_counter()
+                score = evaluate_metric(model, split, valid_metric, "valid")
+                row.update({valid_metric: score, "valid_seconds": time.perf_counter() - tick})
+                if score > result.best_valid:
+                    result.best_epoch, result.best_valid, best_state = epoch, score, _snapshot(model)
+                bar.set_postfix(loss=f"{loss:.4f}", **{valid_metric: f"{score:.4f}"})
+            result.curve.append(row)
+            result.epochs_run = epoch
+            reason = _stop_reason(config, epoch, result.best_epoch, out_of_time)
+            if reason:
+                result.stop_reason, result.stopped_early = reason, reason != "epochs"
+                break
+    model.load_state_dict(best_state)
+    model.eval()
+    _summarise(result, time.perf_counter() - start)
+    return result
+
+
+def _stop_reason(config: TrainConfig, epoch: int, best_epoch: int, out_of_time: bool) -> str:
+    if epoch >= config.epochs:
+        return "epochs"
+    if best_epoch and epoch - best_epoch >= config.patience:
+        return "patience"
+    if out_of_time:
+        return "max_seconds"
+    return ""
+
+
+def _summarise(result: FitResult, seconds: float) -> None:
+    result.train_seconds = seconds
+    epoch_times = [row["epoch_seconds"] for row in result.curve]
+    valid_times = [row["valid_seconds"] for row in result.curve if "valid_seconds" in row]
+    result.mean_epoch_seconds = sum(epoch_times) / max(1, len(epoch_times))
+    result.mean_valid_seconds = sum(valid_times) / max(1, len(valid_times))
