@@ -1,0 +1,165 @@
+"""Run one cell end to end: data -> split -> missing handling -> training with validation-only
+selection -> one test evaluation -> per-user metrics + manifest."""
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..data.dataset import Dataset
+from ..data.split import Split
+from ..hashing import array_sha256
+from ..missing.handling import HandledData, handle_missing, restrict_items
+from ..models.base import MODELS, ModelInput, make_model
+from ..models.cache import DerivedCache
+from .cell import Cell
+from .environment import environment
+
+
+@dataclass
+class CellOutcome:
+    per_user: pd.DataFrame
+    manifest: dict
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+class Workspace:
+    """Caches shared by the cells of one process: datasets, splits, graphs, derived structures."""
+
+    def __init__(self, cache_dir: str | Path | None = None):
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.datasets: dict[str, Dataset] = {}
+        self.splits: dict[str, Split] = {}
+        self.graphs: dict = {}
+        self.derived = DerivedCache(self.cache_dir / "derived" if self.cache_dir else None)
+
+    def dataset(self, cfg) -> Dataset:
+        from ..data import load_dataset
+        from ..hashing import fingerprint
+
+        key = fingerprint({"name": cfg.name, "options": dict(cfg.options), "modalities": cfg.modalities})
+        if key not in self.datasets:
+            data = load_dataset(cfg.name, **dict(cfg.options))
+            if cfg.modalities is not None:
+                data = data.select_modalities(list(cfg.modalities))
+            self.datasets[key] = data
+        return self.datasets[key]
+
+    def split(self, dataset: Dataset, cfg) -> Split:
+        from ..data import make_split
+
+        method = cfg.split if cfg.split != "auto" else ("fixed" if dataset.fixed_split is not None else "random")
+        key = f"{dataset.fingerprint()}-{method}-{cfg.ratios}-{cfg.split_seed}"
+        if key not in self.splits:
+            split = None
+            path = self.cache_dir / "splits" / f"{array_sha256(np.frombuffer(key.encode(), np.uint8))[:24]}.npz" \
+                if self.cache_dir else None
+            if path is not None and path.exists():
+                split = Split.load(path)
+            if split is None:
+                split = make_split(dataset, method=method, ratios=tuple(cfg.ratios), seed=cfg.split_seed)
+                if path is not None:
+                    split.save(path)
+            self.splits[key] = split
+        return self.splits[key]
+
+
+def model_input(handled: HandledData, seed: int, device: str, cache: DerivedCache | None) -> ModelInput:
+    dev = torch.device(device)
+    mods = handled.modalities
+    return ModelInput(train=handled.split.train,
+                      features={k: torch.from_numpy(m.features).to(dev) for k, m in mods.items()},
+                      present={k: torch.from_numpy(m.present).to(dev) for k, m in mods.items()},
+                      feature_keys={k: m.fingerprint() for k, m in mods.items()},
+                      device=dev, seed=seed, cache=cache)
+
+
+def grid_points(grid: Mapping[str, Any]) -> list[dict]:
+    """The cartesian product of a {name: values} grid as a list of dicts ([{}] for no grid)."""
+    keys = sorted(grid)
+    return [dict(zip(keys, values)) for values in itertools.product(*(tuple(grid[k]) for k in keys))]
+
+
+def run_cell(cell: Cell, workspace: Workspace | None = None, device: str = "cpu",
+             progress: bool = False) -> CellOutcome:
+    """Train every (imputer params x model params) candidate, select on validation, test once."""
+    from ..evaluation import evaluate
+    from ..training import TrainConfig, fit
+
+    ws = workspace or Workspace()
+    started = time.time()
+    dataset = ws.dataset(cell.data)
+    split = ws.split(dataset, cell.data)
+    model_cls = MODELS.get(cell.model)
+    modalities = dataset.modalities if model_cls.multimodal or cell.missing.strategy == "dropped" else {}
+    train_cfg = TrainConfig.from_dict({**dict(cell.train), "seed": cell.seed, "device": device})
+    trials, best = [], None
+    for imp_params in grid_points(cell.missing.grid):
+        handled = handle_missing(modalities, split, cell.missing, {**cell.missing.params, **imp_params},
+                                 graph_cache=ws.graphs)
+        data = model_input(handled, cell.seed, device, ws.derived)
+        for params in grid_points(cell.grid):
+            model = make_model(cell.model, data, **{**cell.params, **params})
+            fit_result = fit(model, handled.split, **train_cfg.as_dict(), progress=progress)
+            trials.append({"imputer_params": imp_params, "params": params, "valid": fit_result.best_valid,
+                           "best_epoch": fit_result.best_epoch})
+            if best is None or fit_result.best_valid > best[0]:
+                best = (fit_result.best_valid, model, fit_result, handled, imp_params, params)
+    _, model, fit_result, handled, imp_params, params = best
+    test = evaluate(model, handled.split, "test", cutoffs=cell.cutoffs)  # the one test evaluation
+    test_evaluations = 1
+    per_user = test.per_user
+    tables = {"valid_curve": pd.DataFrame(fit_result.curve)}
+    if cell.missing.common_items and handled.kept_items is None:
+        tables["per_user_common"] = _common_view(model, handled, modalities, split, cell, ws)
+    manifest = _manifest(cell, dataset, split, handled, model, fit_result, test, trials,
+                         imp_params, params, device, time.time() - started)
+    manifest["test"]["evaluations"] = test_evaluations
+    return CellOutcome(per_user, manifest, tables)
+
+
+def _common_view(model, handled: HandledData, modalities, split: Split, cell: Cell, ws) -> pd.DataFrame:
+    """Per-user test metrics restricted to the items a `dropped` run keeps (same scoring state)."""
+    from ..evaluation import evaluate
+    from ..missing.handling import mask_for, missing_items
+    from ..missing.masking import apply_mask
+
+    mask = mask_for(modalities, cell.missing)
+    masked = apply_mask(modalities, mask) if mask is not None else modalities
+    keep = torch.from_numpy(np.flatnonzero(~missing_items(masked)))
+    view = restrict_items(split, keep.numpy())
+    return evaluate(lambda users: model.score(users)[:, keep], view, "test", cutoffs=cell.cutoffs).per_user
+
+
+def _manifest(cell, dataset, split, handled, model, fit_result, test, trials, imp_params, params,
+              device, seconds) -> dict:
+    return {
+        "cell": cell.to_dict(), "model": MODELS.canonical(cell.model), "labels": dict(cell.labels),
+        "cf_counterpart": type(model).cf_counterpart,
+        "seeds": {"training": cell.seed, "split": cell.data.split_seed, "mask": cell.missing.mask_seed},
+        "dataset": {"name": dataset.name, "fingerprint": dataset.fingerprint(), "meta": dataset.meta,
+                    "modalities": {k: m.fingerprint() for k, m in dataset.modalities.items()}},
+        "split": {**split.summary(), "train_checksum": array_sha256(split.train)},
+        "evaluated_split_checksum": handled.split.checksum,
+        "missing": handled.info,
+        "features": {k: {"fingerprint": m.fingerprint(), "dim": m.dim, "source": m.source,
+                         "extractor": m.info.get("extractor")} for k, m in handled.modalities.items()},
+        "selection": {"on": "valid", "metric": fit_result.valid_metric, "trials": trials,
+                      "selected_params": {**dict(cell.params), **params}, "selected_imputer_params": imp_params,
+                      "best_epoch": fit_result.best_epoch, "best_valid": fit_result.best_valid,
+                      "tuning_budget": len(trials)},
+        "test": {"users": int(test.n_users), "protocol": "full-ranking",
+                 "masked_at_test": ["train", "valid"], "list_metrics": test.list_metrics,
+                 "mean": test.mean()},
+        "timing": {"total_seconds": seconds, "train_seconds": fit_result.train_seconds,
+                   "mean_epoch_seconds": fit_result.mean_epoch_seconds,
+                   "mean_valid_seconds": fit_result.mean_valid_seconds, "epochs_run": fit_result.epochs_run},
+        "n_parameters": model.n_parameters(),
+        "environment": environment(device),
+    }
