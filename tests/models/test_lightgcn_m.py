@@ -1,0 +1,37 @@
+"""LightGCN-M: a collaborative and a content channel propagated by the same LightGCN graph."""
+import torch
+from torch.nn import functional as F
+
+from mmstudy.models import make_model
+
+from model_toys import dense_lightgcn, train_steps
+
+
+def test_score_is_the_sum_of_two_propagated_channels(tiny):
+    model = make_model("LightGCN-M", tiny, n_layers=2)
+    with torch.no_grad():
+        content = F.normalize(model.content.linear(torch.cat([tiny.features["m0"], tiny.features["m1"]], 1)), dim=1)
+        collab = dense_lightgcn(tiny, torch.cat([model.user_embedding, model.item_embedding]), 2)
+        multi = dense_lightgcn(tiny, torch.cat([model.user_content, content]), 2)
+        u, n = slice(0, tiny.n_users), slice(tiny.n_users, None)
+        expected = collab[u] @ collab[n].T + multi[u] @ multi[n].T
+        assert torch.allclose(model.score(torch.arange(tiny.n_users)), expected, atol=1e-5)
+
+
+def test_features_are_fine_tuned_on_a_private_copy(tiny):
+    before = tiny.features["m1"].clone()
+    model = make_model("LightGCN-M", tiny)
+    train_steps(model, tiny, steps=3)
+    assert torch.equal(tiny.features["m1"], before)
+    assert not torch.equal(model.content.features.detach()[:, 12:], before)
+
+
+def test_frozen_features_option(tiny):
+    model = make_model("LightGCN-M", tiny, finetune_features=False)
+    assert "content.features" not in dict(model.named_parameters())
+
+
+def test_is_lightgcn_plus_content(tiny):
+    lightgcn, lightgcn_m = make_model("LightGCN", tiny), make_model("LightGCN-M", tiny)
+    assert torch.equal(lightgcn.user_embedding, lightgcn_m.user_embedding)  # same init order and seed
+    assert lightgcn_m.ego_embeddings().shape == (tiny.n_users + tiny.n_items, 128)
