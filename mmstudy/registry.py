@@ -47,8 +47,9 @@ class Registry(Generic[T]):
         return self._display[str(name).lower()]
 
     def unknown_message(self, name: str) -> str:
-        close = difflib.get_close_matches(str(name).lower(), list(self._items), n=3, cutoff=0.5)
-        hint = f" Did you mean {', '.join(repr(self._display[c]) for c in close)}?" if close else ""
+        close = difflib.get_close_matches(str(name).lower(), list(self._items), n=6, cutoff=0.5)
+        suggestions = list(dict.fromkeys(self._display[c] for c in close))[:3]
+        hint = f" Did you mean {', '.join(repr(c) for c in suggestions)}?" if suggestions else ""
         return f"unknown {self.kind} {name!r}.{hint} Known: {', '.join(self.names())}."
 
     def names(self) -> list[str]:
