@@ -1,0 +1,84 @@
+"""Plain-language sentences for a family of paired comparisons (`stats.compare_family` rows)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..errors import DataError
+from ..stats.corrections import correction_label
+from ..stats.effects import cohen_label
+from .tables import auto_decimals, format_number, format_p
+
+REQUIRED = ("comparison", "mean_diff", "diff_ci_low", "diff_ci_high", "p_adj", "correction",
+            "cohens_dz", "significant")
+
+
+def _names(row) -> tuple[str, str]:
+    """(candidate, baseline): system_a/system_b columns, else "A vs B" in the label."""
+    if isinstance(getattr(row, "system_a", None), str) and isinstance(
+            getattr(row, "system_b", None), str):
+        return row.system_a, row.system_b
+    parts = str(row.comparison).split(" vs ")
+    return (parts[0], parts[1]) if len(parts) == 2 else (f"{row.comparison}: the candidate",
+                                                        "the baseline")
+
+
+def _where(row) -> str:
+    metric = getattr(row, "metric", None)
+    condition = getattr(row, "condition", None)
+    return (f" on {metric}" if isinstance(metric, str) else "") + (
+        f" {condition}" if isinstance(condition, str) and condition else "")
+
+
+def _p_phrase(p: float) -> str:
+    text = format_p(p)
+    return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
+
+
+def _diff(row) -> str:
+    return format_number(row.mean_diff, auto_decimals(row.diff_ci_low, row.diff_ci_high), True)
+
+
+def _evidence(row) -> str:
+    """"+0.012 (95% CI +0.006 to +0.018), Holm-adjusted p = 0.003, d_z = 0.21 (small)"."""
+    d = auto_decimals(row.diff_ci_low, row.diff_ci_high)
+    level = f"{100 * getattr(row, 'confidence', 0.95):g}%"
+    p_part = (f"{_p_phrase(row.p_adj)} (uncorrected)" if row.correction == "none" else
+              f"{correction_label(row.correction)}-adjusted {_p_phrase(row.p_adj)}")
+    return (f"{_diff(row)} ({level} CI "
+            f"{format_number(row.diff_ci_low, d, True)} to "
+            f"{format_number(row.diff_ci_high, d, True)}), {p_part}, "
+            f"d_z = {format_number(row.cohens_dz, 2)} ({cohen_label(row.cohens_dz)})")
+
+
+def summarize_comparisons(df: pd.DataFrame, *, higher_is_better: bool = True,
+                          collapse_nonsignificant: bool = False) -> list[str]:
+    """One sentence per comparison, e.g. "X is significantly better than Y on Recall@20 at 30%
+    missing: +0.012 (95% CI +0.006 to +0.018), Holm-adjusted p = 0.003, d_z = 0.21 (small)."
+
+    Optional columns refine the wording: system_a / system_b (names; otherwise "A vs B" in the
+    comparison label), metric, condition (appended verbatim, e.g. "at 30% missing") and
+    confidence. Non-significant comparisons say so; with `collapse_nonsignificant` they are
+    gathered into one closing sentence. Effect labels follow Cohen (|d_z| < 0.2 negligible,
+    < 0.5 small, < 0.8 medium, else large).
+    """
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise DataError(f"comparison table lacks columns {missing}")
+    sentences, quiet = [], []
+    for row in df.itertuples(index=False):
+        a, b = _names(row)
+        if row.significant and row.mean_diff != 0:
+            better = (row.mean_diff > 0) == higher_is_better
+            verdict = "better" if better else "worse"
+            sentences.append(f"{a} is significantly {verdict} than {b}{_where(row)}: "
+                             f"{_evidence(row)}.")
+        elif collapse_nonsignificant:
+            quiet.append(f"{a} vs {b}{_where(row)} ({_diff(row)}, adjusted "
+                         f"{_p_phrase(row.p_adj)})")
+        else:
+            sentences.append(f"No significant difference between {a} and {b}{_where(row)}: "
+                             f"{_evidence(row)}.")
+    if quiet:
+        sentences.append(f"No significant difference in {len(quiet)} of {len(df)} "
+                         f"comparisons: {'; '.join(quiet)}.")
+    return sentences
