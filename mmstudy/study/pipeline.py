@@ -52,21 +52,15 @@ class Workspace:
         return self.datasets[key]
 
     def split(self, dataset: Dataset, cfg) -> Split:
-        from ..data import make_split
+        """The dataset's split for `cfg` ('auto' = the source's fixed split if any), persisted."""
+        from ..data import load_or_make_split, make_split
 
         method = cfg.split if cfg.split != "auto" else ("fixed" if dataset.fixed_split is not None else "random")
-        key = f"{dataset.fingerprint()}-{method}-{cfg.ratios}-{cfg.split_seed}"
+        key = f"{dataset.fingerprint()}-{method}-{tuple(cfg.ratios)}-{cfg.split_seed}"
         if key not in self.splits:
-            split = None
-            path = self.cache_dir / "splits" / f"{array_sha256(np.frombuffer(key.encode(), np.uint8))[:24]}.npz" \
-                if self.cache_dir else None
-            if path is not None and path.exists():
-                split = Split.load(path)
-            if split is None:
-                split = make_split(dataset, method=method, ratios=tuple(cfg.ratios), seed=cfg.split_seed)
-                if path is not None:
-                    split.save(path)
-            self.splits[key] = split
+            args = dict(method=method, ratios=tuple(cfg.ratios), seed=cfg.split_seed)
+            self.splits[key] = (load_or_make_split(dataset, self.cache_dir / "splits", **args)
+                                if self.cache_dir else make_split(dataset, **args))
         return self.splits[key]
 
 

@@ -1,0 +1,34 @@
+"""`python -m benchmarks [suite ...]`: run benchmark suites, print tables, write JSON to
+benchmarks/results/. Suites: models (Last.fm-2K per-model speed/accuracy vs the reference),
+scale (Amazon-Elec shape on CPU), imputation (graph + imputers at 20k items), evaluation."""
+from __future__ import annotations
+
+import sys
+
+SUITES = {
+    "models": "benchmarks.models",
+    "scale": "benchmarks.scale",
+    "imputation": "benchmarks.imputation",
+    "evaluation": "benchmarks.evaluation_bench",
+}
+
+
+def main(argv: list[str]) -> int:
+    import subprocess
+
+    names = [a for a in argv if not a.startswith("-")] or list(SUITES)
+    unknown = [n for n in names if n not in SUITES]
+    if unknown:
+        print(f"unknown suite {unknown[0]!r}; choose from {', '.join(SUITES)}", file=sys.stderr)
+        return 2
+    for name in names:
+        print(f"\n=== {name} ===", flush=True)
+        code = subprocess.run([sys.executable, "-m", SUITES[name]]).returncode
+        if code:
+            print(f"suite {name} failed with exit code {code}", file=sys.stderr)
+            return code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,136 @@
+"""The missing-modality study's numbers: robustness, paired strategy differences, the
+multimodal gain over CF, dropped-setting losses, homophily and chosen imputer settings."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from ..report.results import StudyResults
+from ..study.spec import AnalysisConfig
+from .pairing import GroupPair, compare_groups, seed_summary
+
+FACTORS = ["model", "setting", "strategy", "rate"]
+
+
+def _groups(cells: pd.DataFrame, keys: list[str]) -> dict[tuple, dict[int, str]]:
+    """{factor values: {seed: fingerprint}} for the given factor columns."""
+    out: dict[tuple, dict[int, str]] = {}
+    for row in cells.itertuples(index=False):
+        out.setdefault(tuple(getattr(row, k) for k in keys), {})[int(row.seed)] = row.fingerprint
+    return out
+
+
+def robustness(cells: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Mean and seed-level CI of each metric per (model, setting, strategy, rate)."""
+    rows = []
+    mm = cells[cells["role"] == "multimodal"]
+    for key, group in mm.groupby(FACTORS, sort=True):
+        for metric in metrics:
+            rows.append({**dict(zip(FACTORS, key)), "metric": metric, **seed_summary(group[metric])})
+    return pd.DataFrame(rows)
+
+
+def strategy_pairs(cells: pd.DataFrame, reference: str) -> list[GroupPair]:
+    """Each strategy against the reference, per (model, setting, rate), seed-matched."""
+    mm = cells[cells["role"] == "multimodal"]
+    groups = _groups(mm, FACTORS)
+    pairs = []
+    for (model, setting, strategy, rate), fps in sorted(groups.items()):
+        ref = groups.get((model, setting, reference, rate))
+        if strategy == reference or ref is None:
+            continue
+        involves_dropped = "dropped" in (strategy, reference)
+        pairs.append(GroupPair(
+            label=f"{model} | {setting} @ {rate:.0%}: {strategy} vs {reference}", a=fps, b=ref,
+            view_a="full" if strategy == "dropped" or not involves_dropped else "common",
+            view_b="full" if reference == "dropped" or not involves_dropped else "common",
+            keys=(("model", model), ("setting", setting), ("rate", rate), ("strategy", strategy),
+                  ("reference", reference))))
+    return pairs
+
+
+def cf_pairs(cells: pd.DataFrame, results: StudyResults) -> list[GroupPair]:
+    """Each multimodal configuration against its CF counterpart (same seeds, same catalogue)."""
+    mm = cells[cells["role"] == "multimodal"]
+    cf = cells[cells["role"] == "cf"]
+    cf_groups = _groups(cf, ["model", "setting", "strategy", "rate"])
+    pairs = []
+    for (model, setting, strategy, rate), fps in sorted(_groups(mm, FACTORS).items()):
+        counterpart = results.manifests[next(iter(fps.values()))]["cf_counterpart"]
+        base = (cf_groups.get((counterpart, setting, "dropped", rate)) if strategy == "dropped"
+                else cf_groups.get((counterpart, "none", "none", 0.0)))
+        if counterpart is None or base is None:
+            continue
+        pairs.append(GroupPair(label=f"{model} vs {counterpart} | {setting} @ {rate:.0%}: {strategy}",
+                               a=fps, b=base, keys=(("model", model), ("cf_model", counterpart),
+                                                    ("setting", setting), ("rate", rate), ("strategy", strategy))))
+    return pairs
+
+
+def dropped_losses(results: StudyResults) -> pd.DataFrame:
+    rows = []
+    for m in results.manifests.values():
+        lost = m.get("missing", {}).get("dropped")
+        if lost and m["labels"].get("role") == "multimodal":
+            rows.append({"setting": m["labels"]["setting"], "rate": m["labels"]["rate"],
+                         "seed": m["labels"]["seed"], **lost})
+    if not rows:
+        return pd.DataFrame()
+    table = pd.DataFrame(rows).drop_duplicates(["setting", "rate", "seed"])
+    return table.drop(columns="seed").groupby(["setting", "rate"], as_index=False).mean()
+
+
+def homophily(results: StudyResults) -> pd.DataFrame:
+    """Feature homophily of the training co-interaction graph per modality (observed rows)."""
+    rows = []
+    for m in results.manifests.values():
+        for modality, value in m.get("missing", {}).get("homophily", {}).items():
+            rows.append({"setting": m["labels"].get("setting"), "rate": m["labels"].get("rate"),
+                         "modality": modality, "homophily": value})
+    if not rows:
+        return pd.DataFrame()
+    return pd.DataFrame(rows).groupby(["setting", "rate", "modality"], as_index=False)["homophily"].mean()
+
+
+def chosen_imputer_params(results: StudyResults) -> pd.DataFrame:
+    """Imputer settings chosen on validation: how often each value won, per configuration."""
+    rows = []
+    for m in results.manifests.values():
+        chosen = m["selection"].get("selected_imputer_params") or {}
+        if chosen and m["labels"].get("role") == "multimodal":
+            rows.append({k: m["labels"][k] for k in FACTORS} | {"chosen": json.dumps(chosen, sort_keys=True),
+                                                                  "fallback_items": _fallbacks(m)})
+    if not rows:
+        return pd.DataFrame()
+    table = pd.DataFrame(rows)
+    return (table.groupby([*FACTORS, "chosen"], as_index=False)
+            .agg(times_chosen=("fallback_items", "size"), fallback_items=("fallback_items", "mean")))
+
+
+def _fallbacks(manifest: dict) -> int:
+    imputation = manifest.get("missing", {}).get("imputation", {})
+    return int(sum(v.get("fallback_items", 0) for v in imputation.values()))
+
+
+def analyse_missing(results: StudyResults, analysis: AnalysisConfig) -> dict[str, pd.DataFrame]:
+    """Every table the missing-modality report shows, keyed by table name."""
+    cells = results.cells
+    metrics = list(dict.fromkeys([analysis.metric, *analysis.metrics]))
+    reference = analysis.reference or _reference(results)
+    tables = {"robustness": robustness(cells, metrics)}
+    tables["strategy_vs_reference"] = compare_groups(results, strategy_pairs(cells, reference), analysis.metric,
+                                                     test=analysis.test, correction=analysis.correction,
+                                                     alpha=analysis.alpha)
+    tables["multimodal_vs_cf"] = compare_groups(results, cf_pairs(cells, results), analysis.metric,
+                                                test=analysis.test, correction="fdr_bh", alpha=analysis.alpha)
+    tables["dropped_losses"] = dropped_losses(results)
+    tables["homophily"] = homophily(results)
+    tables["imputer_settings"] = chosen_imputer_params(results)
+    return tables
+
+
+def _reference(results: StudyResults) -> str:
+    section = results.study.get("spec", {}).get("section", {})
+    return section.get("reference", "zeros")

@@ -1,0 +1,125 @@
+"""The missing-modality study's PDF report (numbers come from mmstudy.analysis.missing)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..analysis.missing import analyse_missing
+from ..study.spec import AnalysisConfig
+from .audit import audit_study
+from .figures import paired_difference_plot, robustness_curve
+from .results import StudyResults
+from .summary import summarize_comparisons
+from .tables import comparison_table, format_mean_ci
+from .writer import StudyReport
+
+
+def analysis_config(results: StudyResults) -> AnalysisConfig:
+    from ..config import from_mapping
+    return from_mapping(AnalysisConfig, results.study.get("spec", {}).get("analysis"), "study.json: analysis")
+
+
+def build_missing_report(folder: str | Path) -> Path:
+    """Analyse a finished (or partly finished) missing-modality study and write its report."""
+    results = StudyResults.load(folder)
+    cfg = analysis_config(results)
+    tables = analyse_missing(results, cfg)
+    spec = results.study.get("spec", {})
+    checks = audit_study(list(results.manifests.values()), min_seeds=cfg.min_seeds)
+    with StudyReport(folder, f"Missing-modality study: {spec.get('name', '')}", results.study["chain"]) as rep:
+        rep.title_page(spec.get("question", ""), data_lines(results), protocol_lines(spec, cfg), checks)
+        comparisons = tables["strategy_vs_reference"]
+        rep.text("Summary", summary_paragraphs(tables, cfg, results))
+        for model, part in tables["robustness"].query("metric == @cfg.metric").groupby("model"):
+            for setting, curve in part.groupby("setting"):
+                rep.figure(f"robustness_{_slug(model)}_{_slug(setting)}", robustness_curve(
+                    curve, x="rate", y="mean", hue="strategy", ci=("ci_low", "ci_high"), x_percent=True,
+                    title=f"{model}, {setting} masking", xlabel="missing rate", ylabel=cfg.metric),
+                    caption=f"{cfg.metric} (mean over {int(curve['n_seeds'].max())} seeds; band = 95% CI of the "
+                            "seed-level means) against the share of items with masked modalities. 'dropped' is "
+                            "scored on its own, smaller catalogue (not comparable here): see the paired tests.")
+        for model, part in comparisons.groupby("model") if not comparisons.empty else []:
+            rep.figure(f"differences_{_slug(model)}", paired_difference_plot(
+                part, title=f"{model}: each strategy minus {part['reference'].iloc[0]}",
+                xlabel=f"Δ {cfg.metric} (paired per user, mean over seeds)"),
+                caption=f"Filled markers: significant after {part['correction_label'].iloc[0]} correction "
+                        f"over all {len(comparisons)} comparisons (alpha {cfg.alpha}).")
+        rep.table("strategy_vs_reference", comparisons, f"Each strategy vs the reference on {cfg.metric}",
+                  comparison_table(comparisons) if not comparisons.empty else None,
+                  note="Paired over test users (per-user metric averaged over seeds); comparisons with "
+                       "'dropped' use the common items and users.")
+        rep.table("robustness", tables["robustness"], "Robustness: mean and 95% CI over seeds",
+                  robustness_shown(tables["robustness"]))
+        gains = tables["multimodal_vs_cf"]
+        rep.table("multimodal_vs_cf", gains, "Multimodal gain over the CF counterpart",
+                  comparison_table(gains) if not gains.empty else None,
+                  note="Exploratory family: Benjamini-Hochberg correction.")
+        rep.table("dropped_losses", tables["dropped_losses"], "What the dropped setting loses (mean over seeds)")
+        rep.table("homophily", tables["homophily"], "Feature homophily of the training co-interaction graph")
+        rep.table("imputer_settings", tables["imputer_settings"], "Imputer settings chosen on validation")
+        rep.table("audit", pd.DataFrame([{"check": c.name, "passed": c.passed, "evidence": c.evidence}
+                                         for c in checks]), "Audit checks (also on the first page)")
+        if results.failed:
+            rep.text("Failed cells", [f"{fp[:10]}: {err}" for fp, err in results.failed.items()])
+    return rep.pdf_path
+
+
+def summary_paragraphs(tables: dict[str, pd.DataFrame], cfg: AnalysisConfig, results: StudyResults) -> list[str]:
+    comparisons = tables["strategy_vs_reference"]
+    out = []
+    if not comparisons.empty:
+        n_sig = int(comparisons["significant"].sum())
+        out.append(f"{n_sig} of {len(comparisons)} strategy-vs-reference differences on {cfg.metric} are "
+                   f"significant after {comparisons['correction_label'].iloc[0]} correction (alpha {cfg.alpha}).")
+        out += summarize_comparisons(comparisons.assign(condition=""), collapse_nonsignificant=True)
+    best = best_strategies(tables["robustness"], cfg.metric)
+    if not best.empty:
+        out.append("Best imputation per model and rate (mean over seeds; 'dropped' is compared only "
+                   "through the paired common-items tests): " + "; ".join(
+            f"{r.model} @ {r.rate:.0%}: {r.strategy} ({r.mean:.4f})" for r in best.itertuples()))
+    if results.failed:
+        out.append(f"{len(results.failed)} cells failed; they are listed at the end and excluded.")
+    return out
+
+
+def best_strategies(robust: pd.DataFrame, metric: str) -> pd.DataFrame:
+    part = robust[(robust["metric"] == metric) & (robust["strategy"] != "dropped")]
+    if part.empty:
+        return part
+    return part.loc[part.groupby(["model", "setting", "rate"])["mean"].idxmax()]
+
+
+def robustness_shown(robust: pd.DataFrame) -> pd.DataFrame:
+    if robust.empty:
+        return robust
+    shown = robust[["model", "setting", "strategy", "rate", "metric", "n_seeds"]].copy()
+    shown["rate"] = shown["rate"].map(lambda r: f"{r:.0%}")
+    shown["mean [95% CI]"] = [format_mean_ci(r.mean, r.ci_low, r.ci_high) for r in robust.itertuples()]
+    return shown
+
+
+def data_lines(results: StudyResults) -> list[str]:
+    first = next(iter(results.manifests.values()), None)
+    if first is None:
+        return ["no finished cells"]
+    d, s = first["dataset"], first["split"]
+    return [f"dataset {d['name']} (fingerprint {d['fingerprint'][:12]}); modalities: {', '.join(d['modalities'])}",
+            f"split {s['method']} (checksum {s['checksum'][:12]}): train {s['train_interactions']:,}, "
+            f"valid {s['valid_interactions']:,}, test {s['test_interactions']:,} interactions; "
+            f"{s['test_users']:,} test users"]
+
+
+def protocol_lines(spec: dict, cfg: AnalysisConfig) -> list[str]:
+    section = spec.get("section", {})
+    return [f"models: {', '.join(spec.get('models', []))} (+ CF counterparts); seeds: {spec.get('seeds')}",
+            f"masking: {section.get('settings')} at rates {section.get('rates')}; strategies: "
+            f"{section.get('strategies')} (reference {section.get('reference')})",
+            f"training: {spec.get('train')}; model and imputer settings selected on validation "
+            f"{cfg.metric}; test scored once per cell, full ranking",
+            f"tests: paired {cfg.test}-test per user, {cfg.correction} correction, alpha {cfg.alpha}; "
+            "seed-level paired t-test reported alongside"]
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in str(text)).strip("-").lower()

@@ -1,0 +1,93 @@
+"""The command line shared by every study (`python -m mmstudy.studies.<name>`)."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+from ..cli import new_output_dir
+from ..errors import MMStudyError
+from ..registry import UnknownNameError
+from ..study.spec import StudySpec
+
+PACKAGE_STUDIES = Path(__file__).resolve().parents[2] / "studies"
+
+
+def default_config(filename: str) -> Path:
+    """The shipped study file (studies/<filename>), found next to the package checkout."""
+    return PACKAGE_STUDIES / filename
+
+
+def study_parser(name: str, default: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"python -m mmstudy.studies.{name}",
+                                description=f"Run the {name} study and build its PDF report.")
+    p.add_argument("--config", default=str(default_config(default)), help=f"study file (default: studies/{default})")
+    p.add_argument("--output", help="results folder (default: a new folder under reports/)")
+    p.add_argument("--dataset", help="override data.name")
+    p.add_argument("--models", nargs="+", help="override the models")
+    p.add_argument("--seeds", nargs="+", type=int, help="override the seeds")
+    p.add_argument("--epochs", type=int, help="override train.epochs")
+    p.add_argument("--jobs", type=int, default=1, help="local process-pool size")
+    p.add_argument("--executor", default="local", choices=("local", "ray"))
+    p.add_argument("--address", help="Ray cluster address (with --executor ray)")
+    p.add_argument("--device", default="cpu", help="cpu | cuda[:i] | auto")
+    p.add_argument("--plan", action="store_true", help="print the cells and what is cached; run nothing")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def apply_common_overrides(spec: StudySpec, args: argparse.Namespace) -> StudySpec:
+    changes = {}
+    if args.dataset:
+        changes["data"] = replace(spec.data, name=args.dataset, options={}, modalities=None)
+    if args.models:
+        changes["models"] = tuple(args.models)
+    if args.seeds:
+        changes["seeds"] = tuple(args.seeds)
+    if args.epochs:
+        changes["train"] = {**spec.train, "epochs": args.epochs}
+    return replace(spec, **changes) if changes else spec
+
+
+def run_study_command(name: str, argv: list[str] | None, default: str,
+                      load: Callable[[argparse.Namespace], StudySpec],
+                      build_cells: Callable[[StudySpec], list],
+                      build_report: Callable[[Path], Path],
+                      extra_args: Callable[[argparse.ArgumentParser], None] | None = None) -> int:
+    """Parse arguments, expand the study into cells, run them (resuming), then write the report."""
+    from ..study.runner import run_study
+    from ..study.store import ResultStore
+
+    parser = study_parser(name, default)
+    if extra_args:
+        extra_args(parser)
+    args = parser.parse_args(argv)
+    try:
+        spec = apply_common_overrides(load(args), args)
+        cells = build_cells(spec)
+        output = Path(args.output) if args.output else new_output_dir(f"{name}-{spec.name}")
+        if args.plan:
+            store = ResultStore(output)
+            done = sum(store.is_done(c.fingerprint) for c in cells)
+            print(f"study {spec.name}: {len(cells)} cells, {done} already finished in {output}")
+            return 0
+        print(f"study {spec.name}: {len(cells)} cells -> {output}")
+        started = time.time()
+        summary = run_study(cells, output, executor=args.executor, jobs=args.jobs, device=args.device,
+                            ray_address=args.address, progress=not args.quiet,
+                            meta={"kind": name, "spec": _plain_spec(spec)})
+        print(summary.line())
+        pdf = build_report(output)
+        print(f"report: {pdf}  ({time.time() - started:.0f} s)")
+        return 1 if summary.failed else 0
+    except (MMStudyError, UnknownNameError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _plain_spec(spec: StudySpec) -> dict:
+    from ..config import as_plain
+    return as_plain(spec)
