@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
 
@@ -14,6 +15,20 @@ import yaml
 from .errors import ConfigError
 
 T = TypeVar("T")
+
+
+class SafeLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that also reads exponent floats without a dot (`1e-3`) as numbers."""
+
+
+SafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
+
+
+def safe_load(text: str):
+    """Parse YAML with the safe loader (no arbitrary Python objects)."""
+    return yaml.load(text, Loader=SafeLoader)  # noqa: S506 - SafeLoader subclass
 
 
 def check_keys(mapping: Mapping[str, Any], known: list[str] | set[str], where: str) -> None:
@@ -44,7 +59,7 @@ def _freeze(value: Any) -> Any:
 def parse_value(text: str) -> Any:
     """A `--set key=value` value: YAML scalars/lists (so 1e-3, true, [1,2] work), else the string."""
     try:
-        return yaml.safe_load(text)
+        return safe_load(text)
     except yaml.YAMLError:
         return text
 
@@ -80,7 +95,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
     if not isinstance(data, dict):

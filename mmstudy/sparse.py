@@ -5,9 +5,14 @@ only the top-k per row are kept.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 import torch
+
+# torch's CSR tensors are stable for the sparse @ dense products used here; silence the notice
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
 
 
 def to_torch_csr(matrix: sp.spmatrix, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -16,7 +21,8 @@ def to_torch_csr(matrix: sp.spmatrix, device: torch.device | str = "cpu") -> tor
     m.sort_indices()
     return torch.sparse_csr_tensor(torch.from_numpy(m.indptr.astype(np.int64)),
                                    torch.from_numpy(m.indices.astype(np.int64)),
-                                   torch.from_numpy(m.data), size=m.shape, device=device)
+                                   torch.from_numpy(m.data), size=m.shape, device=device,
+                                   check_invariants=False)
 
 
 def degree_normalize(adj: sp.spmatrix, mode: str = "sym") -> sp.csr_matrix:

@@ -20,3 +20,38 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "realdata" in item.keywords:
                 item.add_marker(skip)
+
+
+TINY_DATA = {"name": "synthetic", "options": {"n_users": 200, "n_items": 150, "n_interactions": 3000, "seed": 3}}
+
+
+def tiny_missing_spec(**section):
+    """A small but complete missing-modality study spec on tiny synthetic data."""
+    from mmstudy.study.spec import parse_spec
+
+    missing = {"settings": ["same"], "rates": [0.5], "strategies": ["zeros", "dropped", "propagation"],
+               "reference": "zeros", "grids": {"propagation": {"hops": [1, 3]}}, "graph_k": 10}
+    missing.update(section)
+    return parse_spec({"name": "tiny", "question": "Does it work?", "data": TINY_DATA, "models": ["VBPR"],
+                       "train": {"epochs": 3, "patience": 2, "lr": 0.01}, "seeds": [0, 1],
+                       "analysis": {"min_seeds": 2}, "missing": missing}, "missing", "tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_missing_study(tmp_path_factory):
+    """A finished tiny missing-modality study with its report (built once per test session)."""
+    import torch
+
+    from mmstudy.config import as_plain
+    from mmstudy.missing.design import missing_cells
+    from mmstudy.report.missing import build_missing_report
+    from mmstudy.study.runner import run_study
+
+    torch.set_num_threads(1)
+    spec = tiny_missing_spec()
+    folder = tmp_path_factory.mktemp("tiny-missing")
+    cells = missing_cells(spec, ["image", "text"])
+    summary = run_study(cells, folder, progress=False, meta={"kind": "missing", "spec": as_plain(spec)})
+    assert not summary.failed, summary.failed
+    build_missing_report(folder)
+    return folder

@@ -1,0 +1,66 @@
+"""Masking + strategy application on a dataset's modalities and split."""
+import numpy as np
+import pytest
+
+from mmstudy.data import load_dataset, make_split
+from mmstudy.errors import ConfigError
+from mmstudy.missing.handling import handle_missing, mask_for, restrict_items
+from mmstudy.study.cell import MissingConfig
+
+
+@pytest.fixture(scope="module")
+def data():
+    ds = load_dataset("synthetic", n_users=200, n_items=150, n_interactions=3000, seed=1)
+    return ds, make_split(ds, method="random", seed=0)
+
+
+def test_masks_identical_across_strategies(data):
+    ds, split = data
+    cfg = dict(setting="same", rate=0.4, mask_seed=7)
+    outs = {s: handle_missing(ds.modalities, split, MissingConfig(**cfg, strategy=s), {})
+            for s in ("zeros", "mean", "dropped")}
+    assert len({o.info["mask_checksum"] for o in outs.values()}) == 1
+    mask = mask_for(ds.modalities, MissingConfig(**cfg))
+    masked_any = np.logical_or.reduce(list(mask.missing.values()))
+    np.testing.assert_array_equal(outs["dropped"].kept_items, np.flatnonzero(~masked_any))
+    assert outs["dropped"].split.shape[1] == len(outs["dropped"].kept_items) < ds.n_items
+    other_seed = mask_for(ds.modalities, MissingConfig(**{**cfg, "mask_seed": 8}))
+    assert other_seed.checksum != mask.checksum
+
+
+def test_imputers_fill_every_row(data):
+    ds, split = data
+    out = handle_missing(ds.modalities, split, MissingConfig(setting="same", rate=0.5, strategy="mean"), {})
+    for mod in out.modalities.values():
+        assert mod.present.all() and np.isfinite(mod.features).all()
+        assert (np.abs(mod.features).sum(axis=1) > 0).all()
+
+
+def test_dropped_reports_losses_and_keeps_users(data):
+    ds, split = data
+    out = handle_missing(ds.modalities, split, MissingConfig(setting="same", rate=0.5, strategy="dropped"), {})
+    lost = out.info["dropped"]
+    assert lost["items_lost"] == ds.n_items - len(out.kept_items)
+    assert out.split.shape[0] == ds.n_users
+    assert split.train.nnz - out.split.train.nnz == lost["train_interactions_lost"]
+
+
+def test_restrict_items_keeps_columns_in_order(data):
+    _, split = data
+    keep = np.array([3, 1, 7])
+    view = restrict_items(split, keep)
+    assert view.shape == (split.shape[0], 3)
+    np.testing.assert_array_equal(view.test.toarray(), split.test[:, keep].toarray())
+
+
+def test_dropping_every_item_is_an_error(data):
+    ds, split = data
+    with pytest.raises(ConfigError, match="removes every item"):
+        handle_missing(ds.modalities, split, MissingConfig(setting="same", rate=0.999, strategy="dropped",
+                                                           natural=False), {})
+
+
+def test_no_modalities_with_a_mask_is_an_error(data):
+    _, split = data
+    with pytest.raises(ConfigError, match="at least one modality"):
+        handle_missing({}, split, MissingConfig(setting="same", rate=0.5), {})
