@@ -43,6 +43,8 @@ def cell_from_args(dataset: str, model: str, assignments: list[str] | None):
         else:
             from .config import check_keys
             check_keys({key: value}, set(Cell.__dataclass_fields__) | model_keys | train_keys, "--set")
+    from .data import check_dataset
+    check_dataset(dataset)
     spec = deep_merge({"data": {"name": dataset}, "model": MODELS.canonical(model)}, routed)
     return Cell.from_dict(spec, where="--set")
 

@@ -41,6 +41,16 @@ def _looks_like_path(text: str) -> bool:
     return any(sep in text for sep in ("/", "\\")) or text.startswith((".", "~"))
 
 
+def check_dataset(name_or_path: str | Path) -> None:
+    """Raise the error `load_dataset` would raise for an unknown name or a missing directory."""
+    text = str(name_or_path)
+    if text in DATASETS or Path(text).expanduser().is_dir():
+        return
+    if _looks_like_path(text):
+        raise DataError(f"dataset directory {Path(text).expanduser()} does not exist")
+    raise UnknownNameError(DATASETS.unknown_message(text) + " (or pass a path to a dataset directory)")
+
+
 def load_dataset(name_or_path: str | Path, *, layout: str | None = None, user_core: int = 0,
                  item_core: int = 0, **options) -> Dataset:
     """Load a catalog dataset by name (see `DATASETS`) or a dataset directory.

@@ -56,7 +56,9 @@ class StudySpec:
             raise ConfigError(f"study {self.name!r}: 'models' is empty")
         if not self.seeds:
             raise ConfigError(f"study {self.name!r}: 'seeds' is empty")
+        from ..data import check_dataset
         from ..models import MODELS
+        check_dataset(self.data.name)
         for model in self.models:
             MODELS.get(model)
         for key in (*self.params, *self.grids):

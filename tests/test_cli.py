@@ -1,0 +1,59 @@
+"""The command line: run, data info, list, and clear errors."""
+import json
+
+import pytest
+import torch
+
+from mmstudy.cli import cell_from_args, main
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    torch.set_num_threads(1)
+
+
+def test_run_prints_metrics_and_writes_results(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["run", "--dataset", "synthetic", "--model", "bpr", "--output", str(out),
+                 "--set", "epochs=2", "--set", "data.options.n_users=150", "--set", "data.options.n_items=100",
+                 "--set", "data.options.n_interactions=2000", "--set", "reg_weight=1e-3"])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "Recall" in text and "BPR-MF on synthetic" in text
+    cell_dir = next((out / "cells").iterdir())
+    manifest = json.loads((cell_dir / "result.json").read_text())
+    assert manifest["cell"]["params"] == {"reg_weight": 0.001}
+    assert manifest["cell"]["train"] == {"epochs": 2}
+    assert (cell_dir / "per_user.parquet").exists()
+
+
+def test_set_routes_bare_keys_to_params_and_train():
+    cell = cell_from_args("synthetic", "freedom", ["knn_k=5", "lr=1e-3", "data.split=temporal"])
+    assert cell.model == "FREEDOM" and cell.params == {"knn_k": 5}
+    assert cell.train == {"lr": 0.001} and cell.data.split == "temporal"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "--model", "freedon"], "Did you mean 'FREEDOM'"),
+    (["run", "--model", "VBPR", "--set", "knn=3"], "unknown key 'knn'"),
+    (["run", "--model", "VBPR", "--dataset", "lastfm2k"], "lastfm-2k"),
+    (["data", "info", "movilens-100k"], "movielens-100k"),
+])
+def test_errors_are_one_clear_line(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+
+
+def test_data_info(capsys):
+    assert main(["data", "info", "synthetic", "--set", "n_users=100", "--set", "n_items=80",
+                 "--set", "n_interactions=1500"]) == 0
+    text = capsys.readouterr().out
+    assert "100 users, 80 items" in text and "image" in text and "coverage" in text
+
+
+def test_list_registries(capsys):
+    assert main(["list"]) == 0
+    text = capsys.readouterr().out
+    assert "models:" in text and "FREEDOM" in text and "propagation" in text and "Recall" in text
