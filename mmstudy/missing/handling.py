@@ -79,10 +79,9 @@ def handle_missing(modalities: dict[str, Modality], split: Split, cfg, params: d
     from .imputers import get_imputer
     from .masking import apply_mask
 
-    if not modalities:
-        if cfg.setting != "none":
-            raise ConfigError("missing-modality settings need a dataset with at least one modality")
-        return HandledData({}, split)
+    if not modalities:  # a CF model: masks and imputers do not touch it
+        note = "the model reads no modality: masking does not apply" if cfg.setting != "none" else ""
+        return HandledData({}, split, info={"note": note} if note else {})
     mask = mask_for(modalities, cfg)
     masked = apply_mask(modalities, mask) if mask is not None else dict(modalities)
     info = {"setting": cfg.setting, "rate": cfg.rate, "strategy": cfg.strategy,

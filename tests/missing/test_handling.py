@@ -60,7 +60,8 @@ def test_dropping_every_item_is_an_error(data):
                                                            natural=False), {})
 
 
-def test_no_modalities_with_a_mask_is_an_error(data):
+def test_models_without_modalities_are_untouched_and_told_so(data):
     _, split = data
-    with pytest.raises(ConfigError, match="at least one modality"):
-        handle_missing({}, split, MissingConfig(setting="same", rate=0.5), {})
+    out = handle_missing({}, split, MissingConfig(setting="same", rate=0.5), {})
+    assert out.split is split and out.modalities == {}
+    assert "does not apply" in out.info["note"]
