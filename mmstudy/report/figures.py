@@ -122,8 +122,7 @@ def paired_difference_plot(df: pd.DataFrame, *, label: str = "comparison",
                                   signed=True)
             ax.annotate(f"{text} {mark}".rstrip(), (1.01, yi), xycoords=("axes fraction", "data"),
                         va="center", fontsize=FONT_SIZE["base"])
-        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, frameon=False,
-                  fontsize=FONT_SIZE["small"])
+        ax.legend(loc="best", frameon=True, framealpha=0.9, fontsize=FONT_SIZE["small"])
         ax.grid(axis="y", visible=False)
         return _finish(fig, ax, title, xlabel, None)
 

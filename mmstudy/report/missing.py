@@ -55,7 +55,8 @@ def build_missing_report(folder: str | Path) -> Path:
         rep.table("multimodal_vs_cf", gains, "Multimodal gain over the CF counterpart",
                   comparison_table(gains) if not gains.empty else None,
                   note="Exploratory family: Benjamini-Hochberg correction.")
-        rep.table("dropped_losses", tables["dropped_losses"], "What the dropped setting loses (mean over seeds)")
+        rep.table("dropped_losses", tables["dropped_losses"], "What the dropped setting loses (mean over seeds)",
+                  losses_shown(tables["dropped_losses"]))
         rep.table("homophily", tables["homophily"], "Feature homophily of the training co-interaction graph")
         rep.table("imputer_settings", tables["imputer_settings"], "Imputer settings chosen on validation")
         rep.table("audit", pd.DataFrame([{"check": c.name, "passed": c.passed, "evidence": c.evidence}
@@ -96,6 +97,20 @@ def robustness_shown(robust: pd.DataFrame) -> pd.DataFrame:
     shown = robust[["model", "setting", "strategy", "rate", "metric", "n_seeds"]].copy()
     shown["rate"] = shown["rate"].map(lambda r: f"{r:.0%}")
     shown["mean [95% CI]"] = [format_mean_ci(r.mean, r.ci_low, r.ci_high) for r in robust.itertuples()]
+    return shown
+
+
+def losses_shown(losses: pd.DataFrame) -> pd.DataFrame:
+    if losses.empty:
+        return losses
+    names = {"items_lost": "items", "train_interactions_lost": "train inter.", "valid_interactions_lost":
+             "valid inter.", "test_interactions_lost": "test inter.", "users_lost_train": "users (train)",
+             "users_lost_test": "users (test)", "test_users_evaluable_lost": "evaluable test users"}
+    shown = losses.rename(columns=names)
+    shown["rate"] = shown["rate"].map(lambda r: f"{r:.0%}")
+    for column in names.values():
+        if column in shown:
+            shown[column] = shown[column].map(lambda v: f"{v:,.0f}")
     return shown
 
 
