@@ -34,7 +34,12 @@ def study_parser(name: str, default: str) -> argparse.ArgumentParser:
     p.add_argument("--executor", default="local", choices=("local", "ray"))
     p.add_argument("--address", help="Ray cluster address (with --executor ray)")
     p.add_argument("--device", default="cpu", help="cpu | cuda[:i] | auto")
-    p.add_argument("--plan", action="store_true", help="print the cells and what is cached; run nothing")
+    p.add_argument("--plan", action="store_true",
+                   help="print the cells, what is finished and cached, and a time estimate; run no study cell")
+    p.add_argument("--plan-sample", type=int, default=2, metavar="N",
+                   help="with --plan: time at most N sample cells when no finished cell has a timing (default 2)")
+    p.add_argument("--plan-max-seconds", type=float, default=60.0, metavar="S",
+                   help="with --plan: training time budget of the sample cells in all (default 60)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -59,7 +64,6 @@ def run_study_command(name: str, argv: list[str] | None, default: str,
                       extra_args: Callable[[argparse.ArgumentParser], None] | None = None) -> int:
     """Parse arguments, expand the study into cells, run them (resuming), then write the report."""
     from ..study.runner import run_study
-    from ..study.store import ResultStore
 
     parser = study_parser(name, default)
     if extra_args:
@@ -70,9 +74,9 @@ def run_study_command(name: str, argv: list[str] | None, default: str,
         cells = build_cells(spec)
         output = Path(args.output) if args.output else new_output_dir(f"{name}-{spec.name}")
         if args.plan:
-            store = ResultStore(output)
-            done = sum(store.is_done(c.fingerprint) for c in cells)
-            print(f"study {spec.name}: {len(cells)} cells, {done} already finished in {output}")
+            from ..study.plan import make_plan
+            print(make_plan(cells, output, name=spec.name, jobs=args.jobs, sample=args.plan_sample,
+                            max_seconds=args.plan_max_seconds, device=args.device).text())
             return 0
         print(f"study {spec.name}: {len(cells)} cells -> {output}")
         started = time.time()

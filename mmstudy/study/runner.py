@@ -1,23 +1,37 @@
 """Execute a study's cells: skip finished ones, store each result atomically, never stop on a
-failing cell, and report progress (bar with ETA, a status line per cell, a final summary)."""
+failing cell, and report progress (bar with ETA, a status line per cell, a final summary).
+
+Executors: `local` runs cells in this process (`jobs=1`) or in a pool of `jobs` worker processes
+(each with `cores // jobs` torch threads, so workers do not oversubscribe the CPU; started from a
+forkserver, so a script calling run_study with jobs > 1 needs the `if __name__ == "__main__":`
+guard); `ray` runs them as Ray tasks (see ray_executor). CPU cells run with torch's deterministic
+algorithms, so every executor stores bit-identical results. Every worker writes its own cell
+through ResultStore, so an interrupted study (Ctrl-C, SIGKILL) resumes with only the unfinished
+or corrupted cells; pool workers exit with the study process.
+"""
 from __future__ import annotations
 
+import multiprocessing
 import os
+import threading
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from tqdm.auto import tqdm
 
+from ..errors import ConfigError
 from ..hashing import fingerprint, write_json
 from .cell import Cell
 from .pipeline import Workspace, run_cell
 from .store import ResultStore
 
 EXECUTORS = ("local", "ray")
+Recorder = Callable[..., None]  # record(fingerprint, error or None, seconds=None)
 
 
 @dataclass
@@ -26,6 +40,7 @@ class StudySummary:
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    cell_seconds: dict[str, float] = field(default_factory=dict)
 
     def line(self) -> str:
         return (f"{len(self.done)} done, {len(self.skipped)} skipped (already finished), "
@@ -41,30 +56,69 @@ def chain_fingerprints(fingerprints: Iterable[str]) -> str:
 
 
 def resolve_device(device: str) -> str:
+    """'auto' -> cuda when available else cpu; a CUDA device on a machine without CUDA is an error."""
     import torch
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ConfigError(f"--device {device!r}: expected cpu, cuda, cuda:<index> or auto")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        from ..errors import ConfigError
-        raise ConfigError(f"--device {device}: CUDA is not available on this machine")
+        raise ConfigError(f"--device {device}: CUDA is not available on this machine "
+                          "(use --device cpu, or --device auto to pick the GPU only when there is one)")
+    index = device.partition(":")[2]
+    if index and not (index.isdigit() and int(index) < torch.cuda.device_count()):
+        raise ConfigError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s), "
+                          "numbered from 0")
     return device
 
 
-def _execute(cell_dict: dict, output: str, cache_dir: str | None, device: str, threads: int | None) -> tuple[str, str | None]:
-    """Worker body: run one cell and store it; returns (fingerprint, error or None)."""
+def cpu_cores() -> int:
+    """CPU cores this process may use (its affinity mask where the OS reports one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def threads_per_worker(jobs: int, cores: int | None = None) -> int:
+    """Torch threads for each of `jobs` concurrent cells: the cores split evenly, at least one."""
+    return max(1, (cores or cpu_cores()) // max(1, jobs))
+
+
+@contextmanager
+def torch_settings(threads: int | None, deterministic: bool = False) -> Iterator[None]:
+    """Run the block with `threads` torch threads (None: unchanged) and, if asked, deterministic
+    algorithms, then restore both. Deterministic mode matters on CPU too: with more than one
+    thread, the backward of indexing with repeated indices (every mini-batch gather) adds with
+    atomics in a varying order unless it is on."""
     import torch
 
+    before = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
+              torch.is_deterministic_algorithms_warn_only_enabled())
     if threads:
         torch.set_num_threads(threads)
-    cell = Cell.from_dict(cell_dict)
-    fp = cell.fingerprint
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)  # never fail a cell over it
     try:
-        outcome = run_cell(cell, _workspace(cache_dir), device=device)
+        yield
+    finally:
+        torch.set_num_threads(before[0])
+        torch.use_deterministic_algorithms(before[1], warn_only=before[2])
+
+
+def execute_cell(cell_dict: dict, output: str, cache_dir: str | None, device: str,
+                 threads: int | None) -> tuple[str, str | None, float]:
+    """Worker body: run one cell and store it; returns (fingerprint, error or None, seconds)."""
+    cell = Cell.from_dict(cell_dict)
+    fp, started = cell.fingerprint, time.perf_counter()
+    try:
+        with torch_settings(threads, deterministic=device == "cpu"):  # same results for any executor
+            outcome = run_cell(cell, _workspace(cache_dir), device=device)
+        outcome.manifest["environment"]["torch_deterministic"] = device == "cpu"
         ResultStore(output).write(fp, outcome.per_user, outcome.manifest, outcome.tables)
-        return fp, None
+        return fp, None, time.perf_counter() - started
     except Exception as exc:  # a failing cell must not stop the study
-        return fp, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+        return fp, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}", time.perf_counter() - started
 
 
 _WORKSPACES: dict = {}
@@ -77,64 +131,152 @@ def _workspace(cache_dir: str | None) -> Workspace:
     return _WORKSPACES[cache_dir]
 
 
-def run_study(cells: list[Cell], output: str | Path, *, executor: str = "local", jobs: int = 1,
-              device: str = "cpu", cache_dir: str | Path | None = None, progress: bool = True,
-              ray_address: str | None = None, meta: dict | None = None) -> StudySummary:
-    """Run every unfinished cell of `cells` and write `study.json` into `output`."""
-    from ..errors import ConfigError
-
-    if executor not in EXECUTORS:
-        raise ConfigError(f"unknown executor {executor!r}; expected one of {EXECUTORS}")
-    output = Path(output)
-    store = ResultStore(output)
-    device = resolve_device(device)
-    cache = str(cache_dir if cache_dir is not None else output / ".cache")
-    summary, started = StudySummary(), time.time()
-    todo = []
+def pending_cells(cells: list[Cell], store: ResultStore) -> tuple[list[Cell], list[str]]:
+    """(cells to run, fingerprints already finished); duplicate cells are kept once."""
+    todo, finished, seen = [], [], set()
     for cell in cells:
-        if store.is_done(cell.fingerprint):
-            summary.skipped.append(cell.fingerprint)
+        fp = cell.fingerprint
+        if fp in seen:
+            continue
+        seen.add(fp)
+        if store.is_done(fp):
+            finished.append(fp)
         else:
             todo.append(cell)
-    bar = tqdm(total=len(cells), initial=len(summary.skipped), desc="cells", unit="cell", disable=not progress)
+    return todo, finished
+
+
+def prepare_shared(cells: list[Cell], cache_dir: str, write: Callable[[str], None] = print) -> None:
+    """Make each distinct dataset's split once, here, before parallel workers would race to."""
+    ws = Workspace(cache_dir)
+    for data in {fingerprint(c.to_dict()["data"]): c.data for c in cells}.values():
+        try:
+            ws.split(ws.dataset(data), data)
+        except Exception as exc:  # the cells themselves will fail with this error and its reason
+            write(f"could not prepare the split of {data.name!r} ({type(exc).__name__}: {exc})")
+
+
+def run_study(cells: list[Cell], output: str | Path, *, executor: str = "local", jobs: int = 1,
+              device: str = "cpu", cache_dir: str | Path | None = None, progress: bool = True,
+              ray_address: str | None = None, meta: dict | None = None,
+              threads: int | None = None) -> StudySummary:
+    """Run every unfinished cell of `cells` and write `study.json` into `output`.
+
+    `threads`: torch threads per concurrent cell (default: cores // jobs; 1 per Ray task).
+    """
+    if executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor {executor!r}; expected one of {EXECUTORS}")
+    if jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1, got {jobs}")
+    output = Path(output)
+    device = device if executor == "ray" else resolve_device(device)  # Ray checks its cluster
+    threads = threads or (1 if executor == "ray" else threads_per_worker(jobs))
+    cache = str(cache_dir if cache_dir is not None else output / ".cache")
+    summary, started = StudySummary(), time.time()
+    todo, summary.skipped = pending_cells(cells, ResultStore(output))
+    bar = tqdm(total=len(todo) + len(summary.skipped), initial=len(summary.skipped), desc="cells",
+               unit="cell", disable=not progress, smoothing=0.1)
     record = _recorder(summary, bar, {c.fingerprint: c for c in todo})
-    if executor == "ray":
-        from .ray_executor import run_with_ray
-        run_with_ray(todo, str(output), cache, device, ray_address, record)
-    elif jobs > 1:
-        threads = max(1, (os.cpu_count() or 1) // jobs)
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_execute, c.to_dict(), str(output), cache, device, threads) for c in todo]
-            for fut in as_completed(futures):
-                record(*fut.result())
-    else:
-        for cell in todo:
-            record(*_execute(cell.to_dict(), str(output), cache, device, None))
-    bar.close()
-    summary.seconds = time.time() - started
-    _write_study_manifest(output, cells, summary, meta or {}, device)
+    run = {"executor": executor, "jobs": jobs, "threads": threads, "address": ray_address}
+    try:
+        if todo and (executor == "ray" or jobs > 1):
+            prepare_shared(todo, cache, bar.write)
+        if executor == "ray":
+            from .ray_executor import run_with_ray
+            device = run_with_ray(todo, str(output), cache, device, ray_address, record, cpus=threads)
+        elif jobs > 1:
+            _run_pool(todo, str(output), cache, device, jobs, threads, record)
+        else:
+            for cell in todo:
+                record(*execute_cell(cell.to_dict(), str(output), cache, device, threads))
+    except KeyboardInterrupt:
+        bar.write(f"interrupted after {len(summary.done)} finished cells; run the same command to resume")
+        _finish(bar, summary, started, output, cells, meta, device, run)
+        raise
+    _finish(bar, summary, started, output, cells, meta, device, run)
+    _print_failures(summary, {c.fingerprint: c for c in todo})
     return summary
 
 
-def _recorder(summary: StudySummary, bar, cells: dict[str, Cell]) -> Callable[[str, str | None], None]:
-    def record(fp: str, error: str | None) -> None:
-        label = ", ".join(f"{k}={v}" for k, v in cells[fp].labels.items()) or cells[fp].model
+def _finish(bar, summary: StudySummary, started: float, output: Path, cells: list[Cell],
+            meta: dict | None, device: str, run: dict) -> None:
+    bar.close()
+    summary.seconds = time.time() - started
+    _write_study_manifest(output, cells, summary, meta or {}, device, run)
+
+
+def _worker_context():
+    """A process context safe for torch and CUDA: forkserver (torch preloaded once) or spawn."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["mmstudy.study.runner", "torch._dynamo"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+_POOL_HINT = (" (workers start by importing the main module: a script that calls run_study with "
+              "jobs > 1 must call it under `if __name__ == '__main__':`)")
+
+
+def _exit_with_the_study() -> None:
+    """Pool-worker initializer: exit as soon as the study process is gone (e.g. SIGKILL), rather
+    than finishing queued cells and then waiting forever for more."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=lambda: (parent.join(), os._exit(1)), daemon=True).start()
+
+
+def _run_pool(todo: list[Cell], output: str, cache: str, device: str, jobs: int, threads: int,
+              record: Recorder) -> None:
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_worker_context(), initializer=_exit_with_the_study)
+    try:
+        futures = {pool.submit(execute_cell, c.to_dict(), output, cache, device, threads): c.fingerprint
+                   for c in todo}
+        ran = False
+        for fut in as_completed(futures):
+            try:
+                record(*fut.result())
+                ran = True
+            except Exception as exc:  # the worker process died (killed for memory, or never started)
+                hint = "" if ran else _POOL_HINT
+                record(futures[fut], f"{type(exc).__name__}: worker process failed: {exc}{hint}")
+    finally:  # on Ctrl-C, drop the queued cells instead of waiting for them
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _label(cell: Cell) -> str:
+    return ", ".join(f"{k}={v}" for k, v in cell.labels.items()) or cell.model
+
+
+def _recorder(summary: StudySummary, bar, cells: dict[str, Cell]) -> Recorder:
+    def record(fp: str, error: str | None, seconds: float | None = None) -> None:
+        took = f"  ({seconds:.1f} s)" if seconds is not None else ""
+        if seconds is not None:
+            summary.cell_seconds[fp] = seconds
         if error is None:
             summary.done.append(fp)
-            bar.write(f"done    {fp[:10]}  {label}")
+            bar.write(f"done    {fp[:10]}  {_label(cells[fp])}{took}")
         else:
             summary.failed[fp] = error
-            bar.write(f"FAILED  {fp[:10]}  {label}: {error.splitlines()[0]}")
+            bar.write(f"FAILED  {fp[:10]}  {_label(cells[fp])}{took}: {error.splitlines()[0]}")
         bar.update(1)
     return record
 
 
+def _print_failures(summary: StudySummary, cells: dict[str, Cell]) -> None:
+    if summary.failed:
+        tqdm.write(f"{len(summary.failed)} failed cell(s):")
+        for fp, error in summary.failed.items():
+            tqdm.write(f"  {fp[:10]}  {_label(cells[fp])}: {error.splitlines()[0]}")
+
+
 def _write_study_manifest(output: Path, cells: list[Cell], summary: StudySummary, meta: dict,
-                          device: str) -> None:
+                          device: str, run: dict) -> None:
     fps = [c.fingerprint for c in cells]
     write_json(output / "study.json", {
         **meta, "cells": [{"fingerprint": c.fingerprint, "labels": dict(c.labels)} for c in cells],
         "chain": chain_fingerprints(fps), "device": device,
+        "run": {**run, "seconds": summary.seconds},
         "summary": {"done": len(summary.done), "skipped": len(summary.skipped),
                     "failed": {fp: err.splitlines()[0] for fp, err in summary.failed.items()}},
     })

@@ -1,0 +1,106 @@
+"""Run a study's cells as Ray tasks, on a local Ray instance or an existing cluster.
+
+Ray is an optional extra (`pip install "mmstudy[ray]"`). Each cell is one task that declares what
+it needs (`cpus` CPUs, and one GPU when the study runs on CUDA), so Ray places GPU cells on GPU
+nodes and never runs more cells on a node than it has cores. The task runs the cell and writes
+its result itself through ResultStore: on a cluster the results folder (and its `.cache`) must be
+on a filesystem every node mounts at the same path, and mmstudy must be installed on every node.
+Without `address`, a local Ray instance sized to this machine is started and shut down at the
+end; an already initialised Ray session (or a cluster at `address`) is used and left running.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from ..errors import ConfigError
+from .cell import Cell
+
+INSTALL_HINT = 'the ray executor needs Ray; install it with: pip install "mmstudy[ray]"'
+
+
+def import_ray():
+    """The `ray` module, or a ConfigError telling how to install it."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise ConfigError(INSTALL_HINT) from exc
+    return ray
+
+
+def cell_resources(device: str, cpus: int = 1) -> dict:
+    """What one cell's task asks Ray for."""
+    return {"num_cpus": cpus, "num_gpus": 1 if device.startswith("cuda") else 0}
+
+
+def cluster_device(ray, device: str) -> str:
+    """Resolve `device` against the cluster's resources (the driver may have no GPU itself).
+
+    A task sees only the GPU Ray assigned to it (CUDA_VISIBLE_DEVICES), so `cuda:<i>` becomes
+    `cuda`: Ray, not the index, picks the GPU of each cell.
+    """
+    gpus = ray.cluster_resources().get("GPU", 0)
+    if device == "auto":
+        return "cuda" if gpus >= 1 else "cpu"
+    if device.startswith("cuda"):
+        if gpus < 1:
+            raise ConfigError(f"--device {device}: the Ray cluster has no GPU (resources: "
+                              f"{ray.cluster_resources()}); use --device cpu or auto")
+        return "cuda"
+    if device != "cpu":
+        raise ConfigError(f"--device {device!r}: expected cpu, cuda, cuda:<index> or auto")
+    return device
+
+
+@contextmanager
+def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iterator:
+    """Connect to Ray: reuse a running session, join `address`, or start a local instance
+    (shut down again on exit; a joined cluster keeps running)."""
+    ray = import_ray()
+    if ray.is_initialized():
+        yield ray
+        return
+    if address:
+        ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
+    else:
+        from .runner import cpu_cores
+        ray.init(num_cpus=num_cpus or cpu_cores(), include_dashboard=False, log_to_driver=False,
+                 logging_level=logging.ERROR)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def run_with_ray(cells: list[Cell], output: str, cache_dir: str, device: str, address: str | None,
+                 record: Callable[..., None], cpus: int = 1) -> str:
+    """Run `cells` as Ray tasks, calling `record(fingerprint, error, seconds)` as each finishes;
+    returns the device the cells ran on."""
+    from .runner import execute_cell
+
+    with ray_session(address) as ray:
+        device = cluster_device(ray, device)
+        task = ray.remote(execute_cell).options(**cell_resources(device, cpus), max_retries=1)
+        pending = {task.remote(c.to_dict(), output, cache_dir, device, cpus): c.fingerprint for c in cells}
+        try:
+            _collect(ray, pending, record)
+        except BaseException:  # Ctrl-C: do not leave the queued cells running on a cluster
+            for ref in pending:
+                ray.cancel(ref)
+            raise
+    return device
+
+
+def _collect(ray, pending: dict, record: Callable[..., None]) -> None:
+    """Record tasks as they finish (a crashed worker fails its cell with Ray's reason)."""
+    while pending:
+        refs = list(pending)
+        first, _ = ray.wait(refs, num_returns=1)
+        ready = set(first) | set(ray.wait(refs, num_returns=len(refs), timeout=0)[0])  # all done by now
+        for ref in ready:
+            fp = pending.pop(ref)
+            try:
+                record(*ray.get(ref))
+            except ray.exceptions.RayError as exc:
+                record(fp, f"{type(exc).__name__}: {exc}")
