@@ -60,7 +60,8 @@ def test_representations_are_deterministic_given_the_seed(name, tiny):
 
 @pytest.mark.parametrize("name", ALL)
 def test_training_reduces_the_loss(name, tiny):
-    model = make_model(name, tiny)
+    # BM3's dropout on its bootstrap targets puts a floor under its loss: measure it without
+    model = make_model(name, tiny, **({"dropout": 0.0} if name == "BM3" else {}))
     losses = train_steps(model, tiny, steps=300)
     assert sum(losses[-20:]) / 20 < 0.7 * sum(losses[:20]) / 20
 
