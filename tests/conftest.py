@@ -22,21 +22,6 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
-TINY_DATA = {"name": "synthetic", "options": {"n_users": 200, "n_items": 150, "n_interactions": 3000, "seed": 3}}
-
-
-def tiny_missing_spec(**section):
-    """A small but complete missing-modality study spec on tiny synthetic data."""
-    from mmstudy.study.spec import parse_spec
-
-    missing = {"settings": ["same"], "rates": [0.5], "strategies": ["zeros", "dropped", "propagation"],
-               "reference": "zeros", "grids": {"propagation": {"hops": [1, 3]}}, "graph_k": 10}
-    missing.update(section)
-    return parse_spec({"name": "tiny", "question": "Does it work?", "data": TINY_DATA, "models": ["VBPR"],
-                       "train": {"epochs": 3, "patience": 2, "lr": 0.01}, "seeds": [0, 1],
-                       "analysis": {"min_seeds": 2}, "missing": missing}, "missing", "tiny")
-
-
 @pytest.fixture(scope="session")
 def tiny_missing_study(tmp_path_factory):
     """A finished tiny missing-modality study with its report (built once per test session)."""
@@ -46,6 +31,7 @@ def tiny_missing_study(tmp_path_factory):
     from mmstudy.missing.design import missing_cells
     from mmstudy.report.missing import build_missing_report
     from mmstudy.study.runner import run_study
+    from tiny_study import tiny_missing_spec
 
     torch.set_num_threads(1)
     spec = tiny_missing_spec()

@@ -1,7 +1,7 @@
 """Expanding a missing-modality study file into cells."""
 import pytest
 
-from conftest import tiny_missing_spec
+from tiny_study import tiny_missing_spec
 from mmstudy.errors import ConfigError
 from mmstudy.missing.design import missing_cells, parse_setting
 from mmstudy.registry import UnknownNameError

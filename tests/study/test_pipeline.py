@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import TINY_DATA
+from tiny_study import TINY_DATA
 from mmstudy.study.cell import Cell
 from mmstudy.study.pipeline import Workspace, grid_points, run_cell
 
