@@ -3,6 +3,10 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
+
+# Test problems are tiny: extra intra-op threads only contend (pytest-xdist runs workers side by side)
+torch.set_num_threads(1)
 
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 if "MMSTUDY_DATA" not in os.environ and _SHARED.is_dir():

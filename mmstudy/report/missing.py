@@ -12,7 +12,9 @@ from .figures import paired_difference_plot, robustness_curve
 from .results import StudyResults
 from .summary import summarize_comparisons
 from .tables import comparison_table, format_mean_ci
-from .writer import StudyReport
+from .writer import StudyReport, slug
+
+_slug = slug  # old name, still imported by report/extractors.py
 
 
 def analysis_config(results: StudyResults) -> AnalysisConfig:
@@ -33,14 +35,14 @@ def build_missing_report(folder: str | Path) -> Path:
         rep.text("Summary", summary_paragraphs(tables, cfg, results))
         for model, part in tables["robustness"].query("metric == @cfg.metric").groupby("model"):
             for setting, curve in part.groupby("setting"):
-                rep.figure(f"robustness_{_slug(model)}_{_slug(setting)}", robustness_curve(
+                rep.figure(f"robustness_{slug(model)}_{slug(setting)}", robustness_curve(
                     curve, x="rate", y="mean", hue="strategy", ci=("ci_low", "ci_high"), x_percent=True,
                     title=f"{model}, {setting} masking", xlabel="missing rate", ylabel=cfg.metric),
                     caption=f"{cfg.metric} (mean over {int(curve['n_seeds'].max())} seeds; band = 95% CI of the "
                             "seed-level means) against the share of items with masked modalities. 'dropped' is "
                             "scored on its own, smaller catalogue (not comparable here): see the paired tests.")
         for model, part in comparisons.groupby("model") if not comparisons.empty else []:
-            rep.figure(f"differences_{_slug(model)}", paired_difference_plot(
+            rep.figure(f"differences_{slug(model)}", paired_difference_plot(
                 part, title=f"{model}: each strategy minus {part['reference'].iloc[0]}",
                 xlabel=f"Δ {cfg.metric} (paired per user, mean over seeds)"),
                 caption=f"Filled markers: significant after {part['correction_label'].iloc[0]} correction "
@@ -134,7 +136,3 @@ def protocol_lines(spec: dict, cfg: AnalysisConfig) -> list[str]:
             f"{cfg.metric}; test scored once per cell, full ranking",
             f"tests: paired {cfg.test}-test per user, {cfg.correction} correction, alpha {cfg.alpha}; "
             "seed-level paired t-test reported alongside"]
-
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in str(text)).strip("-").lower()

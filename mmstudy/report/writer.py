@@ -19,6 +19,11 @@ RAW_TABLES = "tables"  # analysis tables (full precision) that `verify` recomput
 FIGURES = "figures"
 
 
+def slug(text: str) -> str:
+    """A file-name-safe form of a label (for figure and table names)."""
+    return "".join(c if c.isalnum() else "-" for c in str(text)).strip("-").lower()
+
+
 class StudyReport:
     """Context manager around ReportBuilder that also saves the files behind each page."""
 

@@ -49,7 +49,10 @@ def apply_common_overrides(spec: StudySpec, args: argparse.Namespace) -> StudySp
     if args.dataset:
         changes["data"] = replace(spec.data, name=args.dataset, options={}, modalities=None)
     if args.models:
+        keep = {m.lower() for m in args.models}
         changes["models"] = tuple(args.models)
+        changes["params"] = {m: p for m, p in spec.params.items() if m.lower() in keep}
+        changes["grids"] = {m: g for m, g in spec.grids.items() if m.lower() in keep}
     if args.seeds:
         changes["seeds"] = tuple(args.seeds)
     if args.epochs:
