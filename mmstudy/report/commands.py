@@ -7,8 +7,10 @@ from pathlib import Path
 
 def builders() -> dict:
     """Report builder per study kind (recorded in study.json as `kind`)."""
+    from .extractors import build_extractors_report
+    from .fusion import build_fusion_report
     from .missing import build_missing_report
-    return {"missing": build_missing_report}
+    return {"missing": build_missing_report, "fusion": build_fusion_report, "extractors": build_extractors_report}
 
 
 def cmd_report(args: argparse.Namespace) -> int:

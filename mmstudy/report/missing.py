@@ -14,8 +14,6 @@ from .summary import summarize_comparisons
 from .tables import comparison_table, format_mean_ci
 from .writer import StudyReport, slug
 
-_slug = slug  # old name, still imported by report/extractors.py
-
 
 def analysis_config(results: StudyResults) -> AnalysisConfig:
     from ..config import from_mapping

@@ -14,7 +14,7 @@ MASK_SETTINGS = ("none", "natural", "single", "same", "independent")
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Which dataset, which modalities and how to split it."""
+    """Which dataset, which modalities, how their features are made, and how to split it."""
 
     name: str = "synthetic"
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -22,6 +22,8 @@ class DataConfig:
     split: str = "auto"  # auto = the source's fixed split if it has one, else random
     ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
     split_seed: int = 0
+    # {modality: feature spec} extracted from raw content (mmstudy.features.apply); {} = as shipped
+    features: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.split not in SPLIT_METHODS:
@@ -73,6 +75,7 @@ class Cell:
     seed: int = 0
     cutoffs: tuple[int, ...] = (10, 20, 50)
     labels: Mapping[str, Any] = field(default_factory=dict)  # study factors, for analysis only
+    fusion: Mapping[str, Any] = field(default_factory=dict)  # schema.fusion.FusionConfig keys; {} = none
 
     @classmethod
     def from_dict(cls, mapping: Mapping[str, Any], where: str = "cell") -> "Cell":
@@ -91,9 +94,14 @@ class Cell:
 
     @property
     def fingerprint(self) -> str:
-        """SHA-256 of the canonical config; labels are excluded (they only name factors)."""
+        """SHA-256 of the canonical config; labels are excluded (they only name factors), and so are
+        an empty fusion block and empty data.features (cells without them keep their fingerprints)."""
         plain = self.to_dict()
         plain.pop("labels")
+        if not plain["fusion"]:
+            plain.pop("fusion")
+        if not plain["data"]["features"]:
+            plain["data"].pop("features")
         return fingerprint(plain)
 
     def with_(self, **changes: Any) -> "Cell":

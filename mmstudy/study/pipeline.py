@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -14,10 +14,12 @@ import torch
 
 from ..data.dataset import Dataset
 from ..data.split import Split
+from ..errors import ConfigError
 from ..hashing import array_sha256
 from ..missing.handling import HandledData, handle_missing, restrict_items
 from ..models.base import MODELS, ModelInput, make_model
 from ..models.cache import DerivedCache
+from ..schema.fusion import FusionConfig
 from .cell import Cell
 from .environment import environment
 
@@ -39,17 +41,35 @@ class Workspace:
         self.graphs: dict = {}
         self.derived = DerivedCache(self.cache_dir / "derived" if self.cache_dir else None)
 
-    def dataset(self, cfg) -> Dataset:
+    def dataset(self, cfg, device: str = "cpu") -> Dataset:
+        """The dataset of a DataConfig: loaded, features extracted per `cfg.features` (through the
+        feature store under the cache folder, so nothing is extracted twice), modalities selected.
+        meta["source_fingerprint"] identifies the data as loaded, before extraction and selection."""
         from ..data import load_dataset
         from ..hashing import fingerprint
 
-        key = fingerprint({"name": cfg.name, "options": dict(cfg.options), "modalities": cfg.modalities})
+        features = dict(getattr(cfg, "features", None) or {})
+        key = fingerprint({"name": cfg.name, "options": dict(cfg.options), "modalities": cfg.modalities,
+                           **({"features": features} if features else {})})
         if key not in self.datasets:
             data = load_dataset(cfg.name, **dict(cfg.options))
+            source = data.fingerprint() if features or cfg.modalities is not None else None
+            if features:  # extractor study (mmstudy.features.apply)
+                from ..features.apply import apply_features
+                data = apply_features(data, features, self.feature_store, device=device,
+                                      image_dir=self.cache_dir / "images" if self.cache_dir else None)
             if cfg.modalities is not None:
                 data = data.select_modalities(list(cfg.modalities))
+            if source is not None:
+                data = replace(data, meta={**data.meta, "source_fingerprint": source})
             self.datasets[key] = data
         return self.datasets[key]
+
+    @property
+    def feature_store(self):
+        """The feature store under the cache folder (None without one: features are not persisted)."""
+        from ..features.store import FeatureStore
+        return FeatureStore(self.cache_dir / "features") if self.cache_dir else None
 
     def split(self, dataset: Dataset, cfg) -> Split:
         """The dataset's split for `cfg` ('auto' = the source's fixed split if any), persisted."""
@@ -87,8 +107,16 @@ def run_cell(cell: Cell, workspace: Workspace | None = None, device: str = "cpu"
     from ..training import TrainConfig, fit
 
     ws = workspace or Workspace()
+    fusion = FusionConfig.parse(cell.fusion, "cell.fusion")  # None: the cell declares no fusion
+    if fusion is not None and fusion.point == "late":  # score-level fusion of per-modality models
+        from ..schema.late import run_late_cell
+        return run_late_cell(cell, fusion, ws, device, progress)
+    fusion_params = fusion.model_params() if fusion is not None else {}
+    clash = sorted(set(fusion_params) & (set(cell.params) | set(cell.grid)))
+    if clash:
+        raise ConfigError(f"cell.fusion sets {clash}; do not also set them in the model params or grid")
     started = time.time()
-    dataset = ws.dataset(cell.data)
+    dataset = ws.dataset(cell.data, device)
     split = ws.split(dataset, cell.data)
     model_cls = MODELS.get(cell.model)
     modalities = dataset.modalities if model_cls.multimodal or cell.missing.strategy == "dropped" else {}
@@ -97,9 +125,11 @@ def run_cell(cell: Cell, workspace: Workspace | None = None, device: str = "cpu"
     for imp_params in grid_points(cell.missing.grid):
         handled = handle_missing(modalities, split, cell.missing, {**cell.missing.params, **imp_params},
                                  graph_cache=ws.graphs)
+        if fusion is not None:
+            handled = fusion.transform(handled)  # early fusion: one "fused" modality; else unchanged
         data = model_input(handled, cell.seed, device, ws.derived)
         for params in grid_points(cell.grid):
-            model = make_model(cell.model, data, **{**cell.params, **params})
+            model = make_model(cell.model, data, **{**cell.params, **fusion_params, **params})
             fit_result = fit(model, handled.split, **train_cfg.as_dict(), progress=progress)
             trials.append({"imputer_params": imp_params, "params": params, "valid": fit_result.best_valid,
                            "best_epoch": fit_result.best_epoch})
@@ -137,7 +167,8 @@ def _manifest(cell, dataset, split, handled, model, fit_result, test, trials, im
         "cell": cell.to_dict(), "model": MODELS.canonical(cell.model), "labels": dict(cell.labels),
         "cf_counterpart": type(model).cf_counterpart,
         "seeds": {"training": cell.seed, "split": cell.data.split_seed, "mask": cell.missing.mask_seed},
-        "dataset": {"name": dataset.name, "fingerprint": dataset.fingerprint(), "meta": dataset.meta,
+        "dataset": {"name": dataset.name, "meta": dataset.meta,
+                    "fingerprint": dataset.meta.get("source_fingerprint") or dataset.fingerprint(),
                     "modalities": {k: m.fingerprint() for k, m in dataset.modalities.items()}},
         "split": {**split.summary(), "train_checksum": array_sha256(split.train)},
         "evaluated_split_checksum": handled.split.checksum,
