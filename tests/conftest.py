@@ -5,8 +5,15 @@ from pathlib import Path
 import pytest
 import torch
 
-# Test problems are tiny: extra intra-op threads only contend (pytest-xdist runs workers side by side)
-torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def single_thread():
+    """Test problems are tiny: extra intra-op threads only contend for shared cores (and a test
+    that runs a study may have changed the count), so every test starts with one thread."""
+    torch.set_num_threads(1)
+    yield
+
 
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 if "MMSTUDY_DATA" not in os.environ and _SHARED.is_dir():
