@@ -123,7 +123,8 @@ def bipartite_graph_from_edges(users: torch.Tensor, items: torch.Tensor, n_users
     rows = torch.cat([users, items + n_users])
     cols = torch.cat([items + n_users, users])
     n = n_users + n_items
-    coo = torch.sparse_coo_tensor(torch.stack([rows, cols]), torch.cat([values, values]), (n, n))
+    coo = torch.sparse_coo_tensor(torch.stack([rows, cols]), torch.cat([values, values]), (n, n),
+                                  check_invariants=False)
     return coo.coalesce().to_sparse_csr()
 
 
