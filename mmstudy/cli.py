@@ -55,7 +55,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cell = cell_from_args(args.dataset, args.model, args.set)
     output = Path(args.output) if args.output else new_output_dir(f"run-{cell.model.lower()}")
-    summary = run_study([cell], output, device=args.device, progress=True, meta={"kind": "run"})
+    summary = run_study([cell], output, device=args.device, progress=True, threads=args.threads,
+                        meta={"kind": "run"})
     if summary.failed:
         print(next(iter(summary.failed.values())), file=sys.stderr)
         return 1
@@ -118,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", help="results folder (default: a new folder under reports/)")
     run.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting (repeatable)")
     run.add_argument("--device", default="cpu", help="cpu | cuda[:i] | auto")
+    run.add_argument("--threads", type=int, help="torch threads (default: all cores; use 1 on a busy machine)")
     run.set_defaults(func=cmd_run)
     data = sub.add_parser("data", help="dataset tools").add_subparsers(dest="data_command", required=True)
     info = data.add_parser("info", help="print dataset statistics")

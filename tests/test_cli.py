@@ -16,7 +16,7 @@ def test_run_prints_metrics_and_writes_results(tmp_path, capsys):
     out = tmp_path / "run"
     code = main(["run", "--dataset", "synthetic", "--model", "bpr", "--output", str(out),
                  "--set", "epochs=2", "--set", "data.options.n_users=150", "--set", "data.options.n_items=100",
-                 "--set", "data.options.n_interactions=2000", "--set", "reg_weight=1e-3"])
+                 "--set", "data.options.n_interactions=2000", "--set", "reg_weight=1e-3", "--threads", "1"])
     text = capsys.readouterr().out
     assert code == 0
     assert "Recall" in text and "BPR-MF on synthetic" in text
@@ -25,6 +25,7 @@ def test_run_prints_metrics_and_writes_results(tmp_path, capsys):
     assert manifest["cell"]["params"] == {"reg_weight": 0.001}
     assert manifest["cell"]["train"] == {"epochs": 2}
     assert (cell_dir / "per_user.parquet").exists()
+    assert json.loads((out / "study.json").read_text())["run"]["threads"] == 1
 
 
 def test_set_routes_bare_keys_to_params_and_train():

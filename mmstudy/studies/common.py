@@ -34,6 +34,8 @@ def study_parser(name: str, default: str) -> argparse.ArgumentParser:
     p.add_argument("--executor", default="local", choices=("local", "ray"))
     p.add_argument("--address", help="Ray cluster address (with --executor ray)")
     p.add_argument("--device", default="cpu", help="cpu | cuda[:i] | auto")
+    p.add_argument("--threads", type=int, help="torch threads per running cell (default: cores // jobs; "
+                                                 "use 1 on a busy machine)")
     p.add_argument("--plan", action="store_true",
                    help="print the cells, what is finished and cached, and a time estimate; run no study cell")
     p.add_argument("--plan-sample", type=int, default=2, metavar="N",
@@ -84,6 +86,7 @@ def run_study_command(name: str, argv: list[str] | None, default: str,
         print(f"study {spec.name}: {len(cells)} cells -> {output}")
         started = time.time()
         summary = run_study(cells, output, executor=args.executor, jobs=args.jobs, device=args.device,
+                            threads=args.threads,
                             ray_address=args.address, progress=not args.quiet,
                             meta={"kind": name, "spec": _plain_spec(spec)})
         print(summary.line())
