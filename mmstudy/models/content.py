@@ -46,6 +46,8 @@ class FeatureProjection(nn.Module):
         """Projected features of `items` (all items when None), shape (len(items) x dim)."""
         if items is None:
             return self.linear(self.features)
+        if len(items) >= self.features.shape[0]:  # the batch covers most of the catalogue anyway
+            return self.linear(self.features)[items]
         unique, inverse = torch.unique(items, return_inverse=True)
         return self.linear(self.features[unique])[inverse]
 
