@@ -25,6 +25,7 @@ class HandledData:
     split: Split
     kept_items: np.ndarray | None = None  # catalogue indices kept by `dropped` (None: all kept)
     info: dict = field(default_factory=dict)
+    complete_items: np.ndarray | None = None  # catalogue indices with every modality after masking
 
 
 def missing_items(modalities: dict[str, Modality]) -> np.ndarray:
@@ -87,13 +88,13 @@ def handle_missing(modalities: dict[str, Modality], split: Split, cfg, params: d
     info = {"setting": cfg.setting, "rate": cfg.rate, "strategy": cfg.strategy,
             "mask_checksum": mask.checksum if mask is not None else None,
             "missing_items": {k: int((~m.present).sum()) for k, m in masked.items()}}
+    keep = np.flatnonzero(~missing_items(masked))
     if cfg.strategy.lower() == "dropped":
-        keep = np.flatnonzero(~missing_items(masked))
         if len(keep) == 0:
             raise ConfigError(f"strategy 'dropped' removes every item at rate {cfg.rate}")
         kept = restrict_items(split, keep)
         info["dropped"] = dropped_losses(split, kept, split.shape[1])
-        return HandledData({k: m.subset(keep) for k, m in masked.items()}, kept, keep, info)
+        return HandledData({k: m.subset(keep) for k, m in masked.items()}, kept, keep, info, keep)
     imputer = get_imputer(cfg.strategy, **params)
     graph = None
     if getattr(imputer, "needs_graph", False) and any((~m.present).any() for m in masked.values()):
@@ -108,7 +109,7 @@ def handle_missing(modalities: dict[str, Modality], split: Split, cfg, params: d
     info["imputation"] = {k: {key: v for key, v in m.info.items() if key.startswith("imput") or key in
                               ("fallback_items", "params")} for k, m in filled.items()}
     info["imputer_params"] = dict(params)
-    return HandledData(filled, split, None, info)
+    return HandledData(filled, split, None, info, keep)
 
 
 def _graph(train: sp.csr_matrix, k: int, cache: dict | None):

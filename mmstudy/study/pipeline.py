@@ -141,24 +141,23 @@ def run_cell(cell: Cell, workspace: Workspace | None = None, device: str = "cpu"
     per_user = test.per_user
     tables = {"valid_curve": pd.DataFrame(fit_result.curve)}
     if cell.missing.common_items and handled.kept_items is None:
-        tables["per_user_common"] = _common_view(model, handled, modalities, split, cell, ws)
+        tables["per_user_common"] = _common_view(model, handled, split, cell)
     manifest = _manifest(cell, dataset, split, handled, model, fit_result, test, trials,
                          imp_params, params, device, time.time() - started)
     manifest["test"]["evaluations"] = test_evaluations
     return CellOutcome(per_user, manifest, tables)
 
 
-def _common_view(model, handled: HandledData, modalities, split: Split, cell: Cell, ws) -> pd.DataFrame:
+def _common_view(model, handled: HandledData, split: Split, cell: Cell) -> pd.DataFrame:
     """Per-user test metrics restricted to the items a `dropped` run keeps (same scoring state)."""
     from ..evaluation import evaluate
-    from ..missing.handling import mask_for, missing_items
-    from ..missing.masking import apply_mask
 
-    mask = mask_for(modalities, cell.missing)
-    masked = apply_mask(modalities, mask) if mask is not None else modalities
-    keep = torch.from_numpy(np.flatnonzero(~missing_items(masked)))
-    view = restrict_items(split, keep.numpy())
-    return evaluate(lambda users: model.score(users)[:, keep], view, "test", cutoffs=cell.cutoffs).per_user
+    keep = handled.complete_items
+    if keep is None:  # no modality was read: every item is kept
+        keep = np.arange(split.shape[1])
+    view = restrict_items(split, keep)
+    columns = torch.from_numpy(keep)
+    return evaluate(lambda users: model.score(users)[:, columns], view, "test", cutoffs=cell.cutoffs).per_user
 
 
 def _manifest(cell, dataset, split, handled, model, fit_result, test, trials, imp_params, params,
