@@ -26,6 +26,17 @@ def run_isolated(module: str, *args: str, timeout: float = 3600) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def with_earlier_rows(suite: str, rows: list[dict], key: tuple[str, ...], context: dict) -> list[dict]:
+    """`rows` plus the rows saved earlier by `suite` under the same `context` (e.g. the dataset
+    shape) whose `key` fields were not rerun now, so long suites can be run a model at a time."""
+    path = RESULTS / f"{suite}.json"
+    earlier = json.loads(path.read_text()) if path.exists() else {}
+    if any(earlier.get(field) != value for field, value in context.items()):
+        return rows
+    rerun = {tuple(row.get(k) for k in key) for row in rows}
+    return [row for row in earlier.get("rows", []) if tuple(row.get(k) for k in key) not in rerun] + rows
+
+
 def save(name: str, payload: dict) -> Path:
     path = RESULTS / f"{name}.json"
     write_json(path, payload)

@@ -39,7 +39,7 @@ def bench_one(name: str, users: int, items: int, interactions: int, threads: int
     from mmstudy.missing.handling import HandledData
     from mmstudy.models import MODELS, make_model
     from mmstudy.study.pipeline import model_input
-    from mmstudy.training.loop import _train_epoch
+    from mmstudy.training import make_optimizer, train_epoch
     from mmstudy.training.sampling import NegativeSampler
 
     from .common import peak_rss_mb
@@ -55,11 +55,9 @@ def bench_one(name: str, users: int, items: int, interactions: int, threads: int
     build_seconds = time.perf_counter() - tick
     generator = torch.Generator().manual_seed(0)
     sampler = NegativeSampler(split.train, generator, 2048)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimizer = make_optimizer(model, lr=1e-3)
     tick = time.perf_counter()
-    model.train()
-    model.on_epoch_start(1, generator)
-    loss = _train_epoch(model, sampler, optimizer, 1, generator)
+    loss = train_epoch(model, sampler, optimizer, 1, generator)
     epoch_seconds = time.perf_counter() - tick
     tick = time.perf_counter()
     recall = evaluate_metric(model, split, "Recall@20", "valid")
@@ -70,7 +68,7 @@ def bench_one(name: str, users: int, items: int, interactions: int, threads: int
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from .common import print_table, run_isolated, save
+    from .common import print_table, run_isolated, save, with_earlier_rows
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["LightGCN", "FREEDOM"])
@@ -90,8 +88,10 @@ def main(argv: list[str] | None = None) -> dict:
                            "--interactions", shape[2], "--threads", str(args.threads), timeout=7200)
         rows.append({"model": name, **row})
         print(f"{name}: {row}", flush=True)
+    shape = dict(zip(("users", "items", "interactions"), map(int, shape)))
+    rows = with_earlier_rows("scale", rows, ("model",), {"shape": shape})
     print_table(rows, ["model", "build_s", "epoch_s", "valid_pass_s", "peak_rss_mb", "valid_recall20", "error"])
-    payload = {"suite": "scale", "shape": dict(zip(("users", "items", "interactions"), map(int, shape))), "rows": rows}
+    payload = {"suite": "scale", "shape": shape, "rows": rows}
     print(f"written: {save('scale', payload)}")
     return payload
 

@@ -139,6 +139,12 @@ class Recommender(nn.Module):
         return int(sum(p.numel() for p in self.parameters() if p.requires_grad))
 
 
+def rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """`table[index]` for a 1-D index, via `index_select`: its backward is an index_add, about 3x
+    faster on CPU than the index_put behind advanced indexing (the hot path of every loss)."""
+    return table.index_select(0, index)
+
+
 def bpr_loss(pos_scores: torch.Tensor, neg_scores: torch.Tensor) -> torch.Tensor:
     """Bayesian personalised ranking loss: mean of -log sigmoid(pos - neg)."""
     return -torch.nn.functional.logsigmoid(pos_scores - neg_scores).mean()

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .base import MODELS, Batch, ModelInput, Recommender
+from .base import MODELS, Batch, ModelInput, Recommender, rows
 from .bpr import embedding_table
 from .content import check_params, modality_projections
 from .graphs import interaction_graph, layer_mean
@@ -72,7 +72,7 @@ class BM3(Recommender):
     def loss(self, batch: Batch) -> torch.Tensor:
         p = self.params
         users, items = self.latents()
-        user, item = users[batch.users], items[batch.pos]
+        user, item = rows(users, batch.users), rows(items, batch.pos)
         with torch.no_grad():
             user_target, item_target = self.noise.dropout(user, p["dropout"]), self.noise.dropout(item, p["dropout"])
         loss = cosine_loss(self.predictor(user), item_target) + cosine_loss(self.predictor(item), user_target)

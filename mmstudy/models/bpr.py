@@ -6,7 +6,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg, rows
 from .content import check_params
 
 
@@ -38,8 +38,8 @@ class BPRMF(Recommender):
         self.item_embedding = embedding_table(self.n_items, dim, "xavier_normal")
 
     def loss(self, batch: Batch) -> torch.Tensor:
-        user = self.user_embedding[batch.users]
-        pos, neg = self.item_embedding[batch.pos], self.item_embedding[batch.neg]
+        user = rows(self.user_embedding, batch.users)
+        pos, neg = rows(self.item_embedding, batch.pos), rows(self.item_embedding, batch.neg)
         ranking = bpr_loss((user * pos).sum(1), (user * neg).sum(1))
         return ranking + self.params["reg_weight"] * l2_reg(user, pos, neg)
 

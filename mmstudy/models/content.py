@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .base import ModelInput
+from .base import ModelInput, rows
 
 
 class FeatureProjection(nn.Module):
@@ -47,9 +47,9 @@ class FeatureProjection(nn.Module):
         if items is None:
             return self.linear(self.features)
         if len(items) >= self.features.shape[0]:  # the batch covers most of the catalogue anyway
-            return self.linear(self.features)[items]
+            return rows(self.linear(self.features), items)
         unique, inverse = torch.unique(items, return_inverse=True)
-        return self.linear(self.features[unique])[inverse]
+        return rows(self.linear(rows(self.features, unique)), inverse)
 
 
 def concat_features(data: ModelInput, names: list[str] | None = None) -> torch.Tensor:

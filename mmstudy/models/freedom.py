@@ -6,7 +6,7 @@ from typing import Any
 import torch
 
 from ..errors import ConfigError
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, rows
 from .bpr import embedding_table
 from .content import check_params, modality_projections
 from .graphs import (SparseGraph, bipartite_graph_from_edges, interaction_edges, interaction_graph, layer_mean,
@@ -114,13 +114,13 @@ class FREEDOM(Recommender):
 
     def loss(self, batch: Batch) -> torch.Tensor:
         users, items = self.forward(self.train_graph)
-        user = users[batch.users]
-        loss = bpr_loss((user * items[batch.pos]).sum(1), (user * items[batch.neg]).sum(1))
+        user = rows(users, batch.users)
+        loss = bpr_loss((user * rows(items, batch.pos)).sum(1), (user * rows(items, batch.neg)).sum(1))
         if self.params["reg_weight"] > 0:
             both = torch.cat([batch.pos, batch.neg])
             for projection in self.projections:
                 content = projection(both)
-                pos, neg = content[:len(batch.pos)], content[len(batch.pos):]
+                pos, neg = content.split(len(batch.pos))
                 loss = loss + self.params["reg_weight"] * bpr_loss((user * pos).sum(1), (user * neg).sum(1))
         return loss
 

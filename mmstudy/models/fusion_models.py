@@ -19,7 +19,7 @@ from torch.nn import functional as F
 from ..errors import ConfigError
 from ..schema.fusion import ConcatFusion, make_operator
 from ..schema.representation import JointRepresentation, make_representation
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg, rows
 from .bpr import embedding_table
 from .content import check_params
 from .graphs import interaction_graph
@@ -95,13 +95,13 @@ class MFFusion(Recommender):
         content = self.content(items)
         if self.item_embedding is None:
             return content
-        ids = self.item_embedding if items is None else self.item_embedding[items]
+        ids = self.item_embedding if items is None else rows(self.item_embedding, items)
         return torch.cat([ids, content], dim=1)
 
     def loss(self, batch: Batch) -> torch.Tensor:
-        user = self.user_embedding[batch.users]
+        user = rows(self.user_embedding, batch.users)
         items = self.item_vectors(torch.cat([batch.pos, batch.neg]))
-        pos, neg = items[:len(batch.pos)], items[len(batch.pos):]
+        pos, neg = items.split(len(batch.pos))
         ranking = bpr_loss((user * pos).sum(1), (user * neg).sum(1))
         return ranking + self.params["reg_weight"] * l2_reg(user, pos, neg) + self.content.alignment(batch.pos)
 

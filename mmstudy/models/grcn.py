@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, rows
 from .content import check_params
 from .graphs import interaction_edges
 from .layers import EdgeSet, pair_square_mean
@@ -107,10 +107,10 @@ class GRCN(Recommender):
 
     def loss(self, batch: Batch) -> torch.Tensor:
         out = self.forward()
-        user, pos, neg = out[batch.users], out[self.n_users + batch.pos], out[self.n_users + batch.neg]
+        user, pos, neg = rows(out, batch.users), rows(out, self.n_users + batch.pos), rows(out, self.n_users + batch.neg)
         loss = bpr_loss((user * pos).sum(1), (user * neg).sum(1))
         reg = pair_square_mean(self.id_embedding, self.n_users, batch)
-        reg = reg + sum(t.preference[batch.users].pow(2).mean() for t in self.towers)
+        reg = reg + sum(rows(t.preference, batch.users).pow(2).mean() for t in self.towers)
         return loss + self.params["reg_weight"] * reg
 
     def representations(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg, rows
 from .bpr import embedding_table
 from .content import check_params, modality_projections
 from .graphs import SparseGraph, item_knn_graph, layer_mean
@@ -111,7 +111,7 @@ class LATTICE(Recommender):
         else:
             graph = self._graph
         users, items = self.forward(graph)
-        user, pos, neg = users[batch.users], items[batch.pos], items[batch.neg]
+        user, pos, neg = rows(users, batch.users), rows(items, batch.pos), rows(items, batch.neg)
         loss = bpr_loss((user * pos).sum(1), (user * neg).sum(1))
         if self.params["reg_weight"] > 0:
             loss = loss + self.params["reg_weight"] * 0.5 * l2_reg(user, pos, neg)

@@ -5,7 +5,7 @@ from typing import Any
 
 import torch
 
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg, rows
 from .bpr import embedding_table
 from .content import check_params
 from .graphs import interaction_graph, layer_mean
@@ -47,10 +47,10 @@ class LightGCN(Recommender):
     def loss(self, batch: Batch) -> torch.Tensor:
         ego = self.ego_embeddings()
         users, items = self.propagate(ego)
-        user = users[batch.users]
-        ranking = bpr_loss((user * items[batch.pos]).sum(1), (user * items[batch.neg]).sum(1))
+        user = rows(users, batch.users)
+        ranking = bpr_loss((user * rows(items, batch.pos)).sum(1), (user * rows(items, batch.neg)).sum(1))
         ego_items = ego[self.n_users:]
-        reg = l2_reg(ego[batch.users], ego_items[batch.pos], ego_items[batch.neg])
+        reg = l2_reg(rows(ego, batch.users), rows(ego_items, batch.pos), rows(ego_items, batch.neg))
         return ranking + self.params["reg_weight"] * reg
 
     def representations(self) -> tuple[torch.Tensor, torch.Tensor]:

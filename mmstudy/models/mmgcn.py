@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, rows
 from .content import check_params
 from .graphs import SparseGraph
 from .layers import interaction_graph_with, pair_square_mean
@@ -90,7 +90,7 @@ class MMGCN(Recommender):
 
     def loss(self, batch: Batch) -> torch.Tensor:
         out = self.forward()
-        user, pos, neg = out[batch.users], out[self.n_users + batch.pos], out[self.n_users + batch.neg]
+        user, pos, neg = rows(out, batch.users), rows(out, self.n_users + batch.pos), rows(out, self.n_users + batch.neg)
         loss = bpr_loss((user * pos).sum(1), (user * neg).sum(1))
         reg = pair_square_mean(self.id_embedding, self.n_users, batch)
         reg = reg + sum(t.preference.pow(2).mean() for t in self.towers) / len(self.towers)

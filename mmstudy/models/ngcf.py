@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg, rows
 from .bpr import embedding_table
 from .content import FeatureProjection, check_params, concat_features
 from .graphs import interaction_graph
@@ -73,8 +73,8 @@ class NGCF(Recommender):
     def batch_vectors(self, batch: Batch) -> tuple[Triple, tuple[torch.Tensor, ...]]:
         """((user, positive, negative) vectors to score, tensors to L2-regularise)."""
         users, items = self.propagate(dropout=True)
-        ego = (self.user_embedding[batch.users], self.item_embedding[batch.pos], self.item_embedding[batch.neg])
-        return (users[batch.users], items[batch.pos], items[batch.neg]), ego
+        ego = (rows(self.user_embedding, batch.users), rows(self.item_embedding, batch.pos), rows(self.item_embedding, batch.neg))
+        return (rows(users, batch.users), rows(items, batch.pos), rows(items, batch.neg)), ego
 
     def loss(self, batch: Batch) -> torch.Tensor:
         (user, pos, neg), regularised = self.batch_vectors(batch)
@@ -115,9 +115,9 @@ class NGCFM(NGCF):
 
     def batch_vectors(self, batch: Batch) -> tuple[Triple, tuple[torch.Tensor, ...]]:
         (user, pos, neg), regularised = super().batch_vectors(batch)
-        taste = self.user_content[batch.users]
+        taste = rows(self.user_content, batch.users)
         content = self.content_vectors(torch.cat([batch.pos, batch.neg]))
-        content_pos, content_neg = content[:len(batch.pos)], content[len(batch.pos):]
+        content_pos, content_neg = content.split(len(batch.pos))
         vectors = (torch.cat([user, taste], 1), torch.cat([pos, content_pos], 1), torch.cat([neg, content_neg], 1))
         return vectors, (*regularised, taste, content_pos, content_neg)
 

@@ -5,7 +5,7 @@ from typing import Any
 
 import torch
 
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg, rows
 from .bpr import embedding_table
 from .content import FeatureProjection, check_params, concat_features
 
@@ -37,13 +37,13 @@ class VBPR(Recommender):
         self.content = FeatureProjection(concat_features(data), dim, init="xavier_normal")
 
     def item_vectors(self, items: torch.Tensor | None = None) -> torch.Tensor:
-        ids = self.item_embedding if items is None else self.item_embedding[items]
+        ids = self.item_embedding if items is None else rows(self.item_embedding, items)
         return torch.cat([ids, self.content(items)], dim=1)
 
     def loss(self, batch: Batch) -> torch.Tensor:
-        user = self.user_embedding[batch.users]
+        user = rows(self.user_embedding, batch.users)
         items = self.item_vectors(torch.cat([batch.pos, batch.neg]))
-        pos, neg = items[:len(batch.pos)], items[len(batch.pos):]
+        pos, neg = items.split(len(batch.pos))
         ranking = bpr_loss((user * pos).sum(1), (user * neg).sum(1))
         return ranking + self.params["reg_weight"] * l2_reg(user, pos, neg)
 

@@ -85,7 +85,13 @@ class FitResult:
     mean_valid_seconds: float = 0.0
 
 
-def _train_epoch(model: Recommender, sampler: NegativeSampler, optimizer: torch.optim.Optimizer,
+def make_optimizer(model: Recommender, lr: float = 1e-3, weight_decay: float = 0.0) -> torch.optim.Adam:
+    """Adam over the model's parameters, fused: one kernel per step (the same update rule, fewer
+    passes over memory than the per-parameter loop torch uses by default on CPU)."""
+    return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
+
+
+def train_epoch(model: Recommender, sampler: NegativeSampler, optimizer: torch.optim.Optimizer,
                  epoch: int, generator: torch.Generator) -> float:
     model.train()
     model.on_epoch_start(epoch, generator)
@@ -122,14 +128,14 @@ def fit(model: Recommender, split: Split, *, epochs: int = 200, batch_size: int 
     generator = torch.Generator().manual_seed(seed)
     model.to(device)
     sampler = NegativeSampler(split.train, generator, batch_size, device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    optimizer = make_optimizer(model, lr, weight_decay)
     result = FitResult(best_epoch=0, best_valid=float("-inf"), valid_metric=valid_metric)
     best_state, start = _snapshot(model), time.perf_counter()
     with tqdm(range(1, epochs + 1), desc=type(model).__name__, disable=not progress,
               leave=False) as bar:
         for epoch in bar:
             tick = time.perf_counter()
-            loss = _train_epoch(model, sampler, optimizer, epoch, generator)
+            loss = train_epoch(model, sampler, optimizer, epoch, generator)
             row = {"epoch": epoch, "loss": loss, "epoch_seconds": time.perf_counter() - tick}
             out_of_time = max_seconds is not None and time.perf_counter() - start >= max_seconds
             if epoch % eval_every == 0 or epoch == epochs or out_of_time:

@@ -7,7 +7,8 @@ from mmstudy.models import MODELS, Batch, make_model
 
 from model_toys import make_input, train_steps
 
-ALL = MODELS.names()
+# the package's own models (test modules may register toys of their own in the same process)
+ALL = [n for n in MODELS.names() if MODELS.get(n).__module__.startswith("mmstudy.")]
 MULTIMODAL = [n for n in ALL if MODELS.get(n).multimodal]
 
 
