@@ -86,8 +86,15 @@ def _quiet(fn: Callable, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
-def _all_zero(name: str, n: int) -> TestResult:
-    return TestResult(name, 0.0, 1.0, n, n, "all differences are zero: p set to 1")
+def _differences(name: str, a, b) -> tuple[np.ndarray, int, TestResult | None]:
+    """Per-user differences a - b (aligned), how many are zero, and the result to return at once
+    when all of them are (p = 1), else None."""
+    xa, xb, _ = align_pairs(a, b)
+    d = xa - xb
+    n_zero = int(np.sum(d == 0))
+    if n_zero < d.size:
+        return d, n_zero, None
+    return d, n_zero, TestResult(name, 0.0, 1.0, d.size, d.size, "all differences are zero: p set to 1")
 
 
 @PAIRED_TESTS.register("t", "ttest", "t-test", "paired-t")
@@ -97,12 +104,10 @@ def paired_t(a, b) -> TestResult:
     If every difference is zero, p = 1. If the differences are constant but non-zero (zero
     variance), t = +/-inf and p = 0, noted in the result.
     """
-    xa, xb, _ = align_pairs(a, b)
-    d = xa - xb
-    n_zero = int(np.sum(d == 0))
-    if n_zero == d.size:
-        return _all_zero("t", d.size)
-    res = _quiet(stats.ttest_rel, xa, xb)
+    d, n_zero, done = _differences("t", a, b)
+    if done is not None:
+        return done
+    res = _quiet(stats.ttest_1samp, d, 0.0)  # = ttest_rel(a, b): the test is on the differences
     note = "differences have zero variance" if is_constant(d) else ""
     return TestResult("t", float(res.statistic), float(res.pvalue), d.size, n_zero, note)
 
@@ -136,11 +141,9 @@ def paired_permutation(a, b, *, n_resamples: int = 9999, seed: int = 0) -> TestR
     """
     if n_resamples < 1:
         raise ConfigError(f"n_resamples must be >= 1, got {n_resamples}")
-    xa, xb, _ = align_pairs(a, b)
-    d = xa - xb
-    n_zero = int(np.sum(d == 0))
-    if n_zero == d.size:
-        return _all_zero("permutation", d.size)
+    d, n_zero, done = _differences("permutation", a, b)
+    if done is not None:
+        return done
     sums = _sign_flip_sums(d, n_resamples, np.random.default_rng(seed))
     tol = 1e-10 * np.abs(d).sum()  # float round-off must not turn ties into misses
     hits = int(np.sum(np.abs(sums) >= abs(d.sum()) - tol))
@@ -160,11 +163,9 @@ def paired_wilcoxon(a, b, *, zero_method: str = "wilcox") -> TestResult:
     """
     if zero_method not in ZERO_METHODS:
         raise ConfigError(f"zero_method must be one of {ZERO_METHODS}, got {zero_method!r}")
-    xa, xb, _ = align_pairs(a, b)
-    d = xa - xb
-    n_zero = int(np.sum(d == 0))
-    if n_zero == d.size:
-        return _all_zero("wilcoxon", d.size)
+    d, n_zero, done = _differences("wilcoxon", a, b)
+    if done is not None:
+        return done
     res = _quiet(stats.wilcoxon, d, zero_method=zero_method, alternative="two-sided")
     note = f"{n_zero} zero differences ({zero_method})" if n_zero else ""
     return TestResult("wilcoxon", float(res.statistic), float(res.pvalue), d.size, n_zero, note)
