@@ -85,8 +85,8 @@ class GRCN(Recommender):
     def refined_weights(self, to_users: list[torch.Tensor], to_items: list[torch.Tensor]
                         ) -> tuple[torch.Tensor, torch.Tensor]:
         """Edge weights for messages into users (from items) and into items (from users)."""
-        conf_items = self.confidence[self.n_users + self.edges.cols]
-        conf_users = self.confidence[self.edges.rows]
+        conf_items = rows(self.confidence, self.n_users + self.edges.cols)
+        conf_users = rows(self.confidence, self.edges.rows)
         into_users = (torch.stack(to_users, dim=1) * conf_items).amax(dim=1)
         into_items = (torch.stack(to_items, dim=1) * conf_users).amax(dim=1)
         return F.relu(into_users), F.relu(into_items)

@@ -94,8 +94,8 @@ class EdgeSet(nn.Module):
         index, n = (self.rows, self.shape[0]) if by == "row" else (self.cols, self.shape[1])
         with torch.no_grad():
             top = scores.new_full((n,), -torch.inf).scatter_reduce(0, index, scores, "amax")
-        weights = torch.exp(scores - top[index])
-        return weights / scores.new_zeros(n).index_add(0, index, weights)[index]
+        weights = torch.exp(scores - rows(top, index))
+        return weights / rows(scores.new_zeros(n).index_add(0, index, weights), index)
 
     def sum_by(self, values: torch.Tensor, by: str = "row") -> torch.Tensor:
         """Sum of edge values per row (or per column)."""
