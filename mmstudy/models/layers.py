@@ -65,6 +65,16 @@ class EdgeSet(nn.Module):
         coo = sp.coo_matrix(matrix)
         return cls(torch.from_numpy(coo.row.astype(np.int64)), torch.from_numpy(coo.col.astype(np.int64)), coo.shape)
 
+    @classmethod
+    def from_torch_csr(cls, matrix: torch.Tensor) -> "EdgeSet":
+        """The pattern of a torch CSR tensor, its stored values kept (in edge order) as `values`."""
+        indptr, cols = matrix.crow_indices(), matrix.col_indices()
+        rows = torch.repeat_interleave(torch.arange(len(indptr) - 1, device=indptr.device), torch.diff(indptr))
+        edges = cls(rows, cols, tuple(matrix.shape))
+        order = torch.argsort(rows * matrix.shape[1] + cols)  # the order __init__ sorted the edges in
+        edges.register_buffer("values", matrix.values()[order], persistent=False)
+        return edges
+
     def __len__(self) -> int:
         return len(self.rows)
 

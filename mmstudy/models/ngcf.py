@@ -1,7 +1,7 @@
 """NGCF (collaborative only) and NGCF-M (NGCF plus a projected item-content channel)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -11,7 +11,7 @@ from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg, rows
 from .bpr import embedding_table
 from .content import FeatureProjection, check_params, concat_features
 from .graphs import interaction_graph
-from .layers import NoiseSource
+from .layers import EdgeSet, NoiseSource
 
 Triple = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
@@ -32,20 +32,24 @@ class NGCF(Recommender):
     L = D^-1/2 A D^-1/2 the training user-item graph (cached), followed by message dropout
     during training; the node representation concatenates E^(0) and the L2-normalised
     E^(1..n_layers); score = dot product. Loss = BPR + reg_weight * l2_reg on the batch's
-    layer-0 embeddings. Embeddings and weights Xavier-uniform, biases zero. Message dropout is
-    drawn from a `NoiseSource` re-seeded at every epoch start; it is never applied outside
-    `loss`. Node dropout (off by default in the original code) is not implemented.
+    layer-0 embeddings. Embeddings and weights Xavier-uniform, biases zero. `node_dropout` is
+    the original code's (off by default there too): each batch keeps every entry of L with
+    probability 1 - node_dropout, rescaled by 1/(1 - node_dropout), one draw for all layers.
+    Both dropouts come from a `NoiseSource` re-seeded at every epoch start and are never applied
+    outside `loss`.
 
     Defaults (original code / RecBole): embedding_size 64, n_layers 3, layer_size 64
-    (layers [64, 64, 64]), message_dropout 0.1, reg_weight 1e-5.
+    (layers [64, 64, 64]), message_dropout 0.1, node_dropout 0, reg_weight 1e-5.
     """
 
-    defaults = {"embedding_size": 64, "n_layers": 3, "layer_size": 64, "message_dropout": 0.1, "reg_weight": 1e-5}
+    defaults = {"embedding_size": 64, "n_layers": 3, "layer_size": 64, "message_dropout": 0.1,
+                "node_dropout": 0.0, "reg_weight": 1e-5}
 
     def __init__(self, data: ModelInput, **params: Any):
         super().__init__(data, **params)
         check_params(type(self).__name__, self.params, embedding_size="positive_int", n_layers="nonneg_int",
-                     layer_size="positive_int", message_dropout="proportion", reg_weight="nonneg")
+                     layer_size="positive_int", message_dropout="proportion", node_dropout="proportion",
+                     reg_weight="nonneg")
         p = self.params
         self.user_embedding = embedding_table(self.n_users, p["embedding_size"])
         self.item_embedding = embedding_table(self.n_items, p["embedding_size"])
@@ -53,16 +57,24 @@ class NGCF(Recommender):
         self.sum_layers = nn.ModuleList(zero_bias_linear(a, b) for a, b in zip(widths, widths[1:]))
         self.bi_layers = nn.ModuleList(zero_bias_linear(a, b) for a, b in zip(widths, widths[1:]))
         self.graph = interaction_graph(data)
+        self.edges = EdgeSet.from_torch_csr(self.graph.matrix) if p["node_dropout"] > 0 else None
         self.noise = NoiseSource(data.seed)
 
     def on_epoch_start(self, epoch: int, generator: torch.Generator) -> None:
         self.noise.reseed(generator)
 
+    def laplacian(self, dropout: bool) -> Callable[[torch.Tensor], torch.Tensor]:
+        """x -> L x, with this batch's node dropout applied to L when training."""
+        if not dropout or self.edges is None:
+            return self.graph
+        values = self.noise.dropout(self.edges.values, self.params["node_dropout"])
+        return lambda x: self.edges.spmm(values, x)
+
     def propagate(self, dropout: bool) -> tuple[torch.Tensor, torch.Tensor]:
         x = torch.cat([self.user_embedding, self.item_embedding])
-        layers = [x]
+        layers, laplacian = [x], self.laplacian(dropout)
         for sum_layer, bi_layer in zip(self.sum_layers, self.bi_layers):
-            side = self.graph(x)
+            side = laplacian(x)
             x = F.leaky_relu(sum_layer(side + x) + bi_layer(side * x), 0.2)
             if dropout:
                 x = self.noise.dropout(x, self.params["message_dropout"])

@@ -74,3 +74,27 @@ def test_ngcf_ignores_features_and_caches_its_graph():
     make_model("NGCF", make_input(cache=cache, dims=()))
     make_model("NGCF", make_input(cache=cache, dims=(3,)))
     assert cache.misses == 1 and cache.hits == 1
+
+
+def test_node_dropout_keeps_entries_of_the_laplacian_with_rescaling(tiny):
+    model = make_model("NGCF", tiny, node_dropout=0.5, message_dropout=0.0)
+    dense = model.graph.matrix.to_dense()
+    probe = torch.eye(len(dense))
+    dropped = model.laplacian(dropout=True)(probe)  # columns of the dropped L
+    kept = dropped != 0
+    assert torch.allclose(dropped[kept], 2 * dense[kept])  # kept entries scaled by 1/(1-p)
+    assert not (kept & (dense == 0)).any()
+    assert 0.3 < kept.sum() / (dense != 0).sum() < 0.7
+    assert torch.equal(model.laplacian(dropout=False)(probe), model.graph(probe))  # evaluation: intact
+
+
+def test_contract_with_node_dropout():
+    check_contract("NGCF-M", (12,), node_dropout=0.2)
+
+
+def test_node_dropout_is_reproducible_and_changes_the_loss(tiny):
+    first, second = same_loss_twice("NGCF", tiny, seed=1, node_dropout=0.3)
+    assert first == second
+    assert first != same_loss_twice("NGCF", tiny, seed=1)[0]
+    with pytest.raises(Exception, match="node_dropout"):
+        make_model("NGCF", tiny, node_dropout=1.0)
