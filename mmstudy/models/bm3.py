@@ -67,7 +67,8 @@ class BM3(Recommender):
         """Online user and item latents before the predictor."""
         ego = torch.cat([self.user_embedding, self.item_embedding])
         out = layer_mean(self.graph, ego, self.params["n_layers"])
-        return out[:self.n_users], out[self.n_users:] + self.item_embedding
+        users, items = out.split([self.n_users, self.n_items])
+        return users, items + self.item_embedding
 
     def loss(self, batch: Batch) -> torch.Tensor:
         p = self.params

@@ -110,7 +110,8 @@ class FREEDOM(Recommender):
             item_side = self.item_graph(item_side)
         ego = torch.cat([self.user_embedding, self.item_embedding])
         out = layer_mean(graph, ego, self.params["n_ui_layers"])
-        return out[:self.n_users], out[self.n_users:] + item_side
+        users, items = out.split([self.n_users, self.n_items])
+        return users, items + item_side
 
     def loss(self, batch: Batch) -> torch.Tensor:
         users, items = self.forward(self.train_graph)

@@ -95,7 +95,7 @@ class GRCN(Recommender):
         x = F.normalize(self.id_embedding, dim=1)
         out, layer = x, x
         for _ in range(2):
-            users, items = layer[:self.n_users], layer[self.n_users:]
+            users, items = layer.split([self.n_users, self.n_items])
             layer = torch.cat([self.edges.spmm(into_users, items), self.edges.spmm(into_items, users, transpose=True)])
             out = out + layer
         return out
@@ -115,4 +115,4 @@ class GRCN(Recommender):
 
     def representations(self) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.forward()
-        return out[:self.n_users], out[self.n_users:]
+        return out.split([self.n_users, self.n_items])

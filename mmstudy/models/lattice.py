@@ -101,7 +101,8 @@ class LATTICE(Recommender):
     def forward(self, graph: tuple[list[EdgeSet], torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         ego = torch.cat([self.user_embedding, self.item_embedding])
         out = layer_mean(self.ui_graph, ego, self.params["n_ui_layers"])
-        return out[:self.n_users], out[self.n_users:] + F.normalize(self.item_side(graph), dim=1)
+        users, items = out.split([self.n_users, self.n_items])
+        return users, items + F.normalize(self.item_side(graph), dim=1)
 
     def loss(self, batch: Batch) -> torch.Tensor:
         if self.rebuild or self._graph is None:

@@ -42,15 +42,15 @@ class LightGCN(Recommender):
 
     def propagate(self, ego: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out = layer_mean(self.graph, ego, self.params["n_layers"])
-        return out[:self.n_users], out[self.n_users:]
+        return out.split([self.n_users, self.n_items])
 
     def loss(self, batch: Batch) -> torch.Tensor:
         ego = self.ego_embeddings()
         users, items = self.propagate(ego)
         user = rows(users, batch.users)
         ranking = bpr_loss((user * rows(items, batch.pos)).sum(1), (user * rows(items, batch.neg)).sum(1))
-        ego_items = ego[self.n_users:]
-        reg = l2_reg(rows(ego, batch.users), rows(ego_items, batch.pos), rows(ego_items, batch.neg))
+        reg = l2_reg(rows(self.user_embedding, batch.users), rows(self.item_embedding, batch.pos),
+                     rows(self.item_embedding, batch.neg))
         return ranking + self.params["reg_weight"] * reg
 
     def representations(self) -> tuple[torch.Tensor, torch.Tensor]:

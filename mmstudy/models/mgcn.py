@@ -113,4 +113,4 @@ class MGCN(Recommender):
 
     def representations(self) -> tuple[torch.Tensor, torch.Tensor]:
         nodes = self.forward()[0]
-        return nodes[:self.n_users], nodes[self.n_users:]
+        return nodes.split([self.n_users, self.n_items])

@@ -98,4 +98,4 @@ class MMGCN(Recommender):
 
     def representations(self) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.forward()
-        return out[:self.n_users], out[self.n_users:]
+        return out.split([self.n_users, self.n_items])

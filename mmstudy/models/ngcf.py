@@ -80,7 +80,7 @@ class NGCF(Recommender):
                 x = self.noise.dropout(x, self.params["message_dropout"])
             layers.append(F.normalize(x, dim=1))
         out = torch.cat(layers, dim=1)
-        return out[:self.n_users], out[self.n_users:]
+        return out.split([self.n_users, self.n_items])
 
     def batch_vectors(self, batch: Batch) -> tuple[Triple, tuple[torch.Tensor, ...]]:
         """((user, positive, negative) vectors to score, tensors to L2-regularise)."""
