@@ -49,8 +49,7 @@ class LightGCN(Recommender):
         users, items = self.propagate(ego)
         user = rows(users, batch.users)
         ranking = bpr_loss((user * rows(items, batch.pos)).sum(1), (user * rows(items, batch.neg)).sum(1))
-        reg = l2_reg(rows(self.user_embedding, batch.users), rows(self.item_embedding, batch.pos),
-                     rows(self.item_embedding, batch.neg))
+        reg = l2_reg(rows(ego, batch.users), rows(ego, self.n_users + batch.pos), rows(ego, self.n_users + batch.neg))
         return ranking + self.params["reg_weight"] * reg
 
     def representations(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -35,3 +35,18 @@ def test_is_lightgcn_plus_content(tiny):
     lightgcn, lightgcn_m = make_model("LightGCN", tiny), make_model("LightGCN-M", tiny)
     assert torch.equal(lightgcn.user_embedding, lightgcn_m.user_embedding)  # same init order and seed
     assert lightgcn_m.ego_embeddings().shape == (tiny.n_users + tiny.n_items, 128)
+
+
+def test_loss_regularises_the_layer0_features_including_content(tiny):
+    from mmstudy.models.base import bpr_loss
+    from zoo_checks import random_batch
+
+    model = make_model("LightGCN-M", tiny, reg_weight=0.5)
+    batch = random_batch(tiny)
+    with torch.no_grad():
+        ego = model.ego_embeddings()
+        users, items = model.representations()
+        ranking = bpr_loss((users[batch.users] * items[batch.pos]).sum(1), (users[batch.users] * items[batch.neg]).sum(1))
+        layer0 = [ego[batch.users], ego[tiny.n_users + batch.pos], ego[tiny.n_users + batch.neg]]
+        reg = sum(t.pow(2).sum() for t in layer0) / len(batch.users)
+        assert torch.allclose(model.loss(batch), ranking + 0.5 * reg, atol=1e-5)
