@@ -8,6 +8,8 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
+from ..allocator import allocator_state
+
 PACKAGES = ("mmstudy", "torch", "numpy", "scipy", "pandas", "pyarrow", "scikit-learn", "statsmodels",
             "matplotlib", "seaborn", "transformers", "onnxruntime", "timm", "torchvision", "ray")
 
@@ -41,7 +43,7 @@ def hardware(device: str = "cpu") -> dict:
     import torch
     info = {"platform": platform.platform(), "python": platform.python_version(),
             "processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "device": str(device)}
+            "torch_threads": torch.get_num_threads(), "device": str(device), "malloc": allocator_state()}
     if str(device).startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(torch.device(device))
     return info

@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 from ..data.split import Split
 from ..errors import ConfigError, MMStudyError
 from ..evaluation import evaluate_metric, parse_metric
+from ..allocator import keep_freed_memory
 from ..models.base import Recommender
 from .sampling import NegativeSampler
 
@@ -93,6 +94,9 @@ def make_optimizer(model: Recommender, lr: float = 1e-3, weight_decay: float = 0
 
 def train_epoch(model: Recommender, sampler: NegativeSampler, optimizer: torch.optim.Optimizer,
                  epoch: int, generator: torch.Generator) -> float:
+    """One pass over the sampler's batches; returns the mean loss. Freed memory is kept for reuse
+    (see `mmstudy.allocator`): big per-step tensors are not page-faulted in again every step."""
+    keep_freed_memory()
     model.train()
     model.on_epoch_start(epoch, generator)
     total: torch.Tensor | float = 0.0

@@ -106,3 +106,12 @@ def test_fit_on_cuda(split):
 def test_progress_bar_can_be_shown(split, data, capsys):
     fit(make_model("toy-mf", data), split, epochs=1, batch_size=64, progress=True)
     assert "ToyMF" in capsys.readouterr().err
+
+
+def test_training_keeps_freed_memory_for_reuse(split, data, monkeypatch):
+    from mmstudy.training import loop
+
+    calls = []
+    monkeypatch.setattr(loop, "keep_freed_memory", lambda: calls.append(1) or True)
+    fit(make_model("toy-mf", data), split, epochs=2, **FAST)
+    assert len(calls) == 2  # once per epoch; the setting itself is applied once per process
