@@ -37,6 +37,11 @@ class _FixedSparseMatmul(torch.autograd.Function):
         return ctx.matrix_t @ grad.contiguous(), None, None
 
 
+def sparse_matmul(x: torch.Tensor, matrix: torch.Tensor, matrix_t: torch.Tensor) -> torch.Tensor:
+    """`matrix @ x` for a constant sparse CSR `matrix`, differentiable in x via `matrix_t` (its transpose)."""
+    return _FixedSparseMatmul.apply(x, matrix, matrix_t)
+
+
 class SparseGraph(nn.Module):
     """A constant sparse matrix held as a non-persistent CSR buffer (moves with `.to(device)`).
 
@@ -69,7 +74,7 @@ class SparseGraph(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         matrix_t = self.matrix if self.matrix_t is None else self.matrix_t
-        return _FixedSparseMatmul.apply(x, self.matrix, matrix_t)
+        return sparse_matmul(x, self.matrix, matrix_t)
 
 
 def layer_mean(graph: SparseGraph, ego: torch.Tensor, n_layers: int) -> torch.Tensor:

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, rows
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, gather_rows, normalize_rows, rows
 from .content import check_params
 from .graphs import interaction_edges
 from .layers import EdgeSet, pair_square_mean
@@ -32,11 +32,11 @@ class RoutingTower(nn.Module):
         self.preference = nn.Parameter(nn.init.xavier_normal_(torch.empty(n_users, dim)))
 
     def forward(self, edges: EdgeSet, n_routing: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        items = F.normalize(F.leaky_relu(self.mlp(self.features)), dim=1)
-        users = F.normalize(self.preference, dim=1)
+        items = normalize_rows(F.leaky_relu(self.mlp(self.features)))
+        users = normalize_rows(self.preference)
         for _ in range(n_routing):
             alpha = edges.softmax(edges.dot(users, items), by="row")
-            users = F.normalize(users + edges.spmm(alpha, items), dim=1)
+            users = normalize_rows(users + edges.spmm(alpha, items))
         scores = edges.dot(users, items)
         to_users, to_items = edges.softmax(scores, by="row"), edges.softmax(scores, by="col")
         nodes = torch.cat([users + edges.spmm(to_users, items), items + edges.spmm(to_items, users, transpose=True)])
@@ -92,7 +92,7 @@ class GRCN(Recommender):
         return F.relu(into_users), F.relu(into_items)
 
     def id_tower(self, into_users: torch.Tensor, into_items: torch.Tensor) -> torch.Tensor:
-        x = F.normalize(self.id_embedding, dim=1)
+        x = normalize_rows(self.id_embedding)
         out, layer = x, x
         for _ in range(2):
             users, items = layer.split([self.n_users, self.n_items])
@@ -107,7 +107,7 @@ class GRCN(Recommender):
 
     def loss(self, batch: Batch) -> torch.Tensor:
         out = self.forward()
-        user, pos, neg = rows(out, batch.users), rows(out, self.n_users + batch.pos), rows(out, self.n_users + batch.neg)
+        user, pos, neg = gather_rows(out, batch.users, self.n_users + batch.pos, self.n_users + batch.neg)
         loss = bpr_loss((user * pos).sum(1), (user * neg).sum(1))
         reg = pair_square_mean(self.id_embedding, self.n_users, batch)
         reg = reg + sum(rows(t.preference, batch.users).pow(2).mean() for t in self.towers)

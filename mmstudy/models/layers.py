@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from ..sparse import bipartite_adjacency, degree_normalize
-from .base import ModelInput, rows
+from .base import ModelInput, gather_rows, rows
 from .cache import cached_sparse
 from .graphs import SparseGraph, train_key
 
@@ -218,8 +218,8 @@ def user_item_block(data: ModelInput) -> SparseGraph:
 def pair_square_mean(node_table: torch.Tensor, n_users: int, batch) -> torch.Tensor:
     """mean(e_u^2 + e_i^2) over the batch's (user, pos) and (user, neg) pairs, for a users-then-items
     node table (the ID regulariser of the MMGCN/GRCN reference code)."""
-    items = n_users + torch.stack([batch.pos, batch.neg], dim=1).reshape(-1)
-    return (rows(node_table, batch.users.repeat_interleave(2)) ** 2 + rows(node_table, items) ** 2).mean()
+    user, pos, neg = gather_rows(node_table, batch.users, n_users + batch.pos, n_users + batch.neg)
+    return (2 * user.square().sum() + pos.square().sum() + neg.square().sum()) / (2 * user.numel())
 
 
 # --- randomness inside the loss -----------------------------------------------------------------

@@ -5,7 +5,7 @@ from typing import Any
 
 import torch
 
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg, rows
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, gather_rows, l2_reg, rows
 from .bpr import embedding_table
 from .content import check_params
 from .graphs import interaction_graph, layer_mean
@@ -49,7 +49,7 @@ class LightGCN(Recommender):
         users, items = self.propagate(ego)
         user = rows(users, batch.users)
         ranking = bpr_loss((user * rows(items, batch.pos)).sum(1), (user * rows(items, batch.neg)).sum(1))
-        reg = l2_reg(rows(ego, batch.users), rows(ego, self.n_users + batch.pos), rows(ego, self.n_users + batch.neg))
+        reg = l2_reg(*gather_rows(ego, batch.users, self.n_users + batch.pos, self.n_users + batch.neg))
         return ranking + self.params["reg_weight"] * reg
 
     def representations(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -8,7 +8,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import ConfigError
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg, rows
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, gather_rows, l2_reg
 from .bpr import embedding_table
 from .content import check_params, modality_projections
 from .graphs import SparseGraph, interaction_graph, item_knn_graph, layer_mean
@@ -101,12 +101,14 @@ class MGCN(Recommender):
     def loss(self, batch: Batch) -> torch.Tensor:
         nodes, side, cf = self.forward()
         pos_nodes, neg_nodes = self.n_users + batch.pos, self.n_users + batch.neg
-        user, pos, neg = rows(nodes, batch.users), rows(nodes, pos_nodes), rows(nodes, neg_nodes)
+        user, pos, neg = gather_rows(nodes, batch.users, pos_nodes, neg_nodes)
         loss = bpr_loss((user * pos).sum(1), (user * neg).sum(1))
         loss = loss + self.params["reg_weight"] * 0.5 * l2_reg(user, pos, neg)
         if self.params["cl_loss"] > 0:
             t = self.params["temperature"]
-            contrast = info_nce(rows(side, pos_nodes), rows(cf, pos_nodes), t) + info_nce(rows(side, batch.users), rows(cf, batch.users), t)
+            side_items, side_users = gather_rows(side, pos_nodes, batch.users)
+            cf_items, cf_users = gather_rows(cf, pos_nodes, batch.users)
+            contrast = info_nce(side_items, cf_items, t) + info_nce(side_users, cf_users, t)
             loss = loss + self.params["cl_loss"] * contrast
         return loss
 

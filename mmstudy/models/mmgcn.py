@@ -7,10 +7,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, rows
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, mean_square, normalize_rows
 from .content import check_params
-from .graphs import SparseGraph
 from .layers import interaction_graph_with, pair_square_mean
+from .receptive_field import ReceptiveField
 
 
 def xavier_linear(n_in: int, n_out: int) -> nn.Linear:
@@ -37,12 +37,15 @@ class ModalityGCN(nn.Module):
         self.linear = nn.ModuleList(xavier_linear(widths[l], dim) for l in range(n_layers))
         self.gate = nn.ModuleList(xavier_linear(widths[l], dim) for l in range(n_layers))
 
-    def forward(self, graph: SparseGraph, id_embedding: torch.Tensor) -> torch.Tensor:
+    def forward(self, field: ReceptiveField, id_embedding: torch.Tensor) -> torch.Tensor:
+        """The tower's output at the field's last-layer nodes. (A x) W = A (x W) is aggregated first,
+        so the layer's big transform runs only on its output nodes; the narrow own-node transform
+        runs before the row gather (a 64-wide gather is cheaper than a 256-wide one)."""
         items = self.mlp(self.features) if self.mlp is not None else self.features
-        x = F.normalize(torch.cat([self.preference, items]), dim=1)
-        for conv, linear, gate in zip(self.conv, self.linear, self.gate):
-            h = F.leaky_relu(graph(x @ conv))
-            x_hat = F.leaky_relu(linear(x)) + id_embedding
+        x = normalize_rows(torch.cat([self.preference, items]))
+        for layer, (conv, linear, gate) in enumerate(zip(self.conv, self.linear, self.gate)):
+            h = F.leaky_relu(field.propagate(layer, x) @ conv)
+            x_hat = F.leaky_relu(field.own(layer, linear(x))) + field.gather(layer, id_embedding)
             x = F.leaky_relu(gate(h) + x_hat)
         return x
 
@@ -64,6 +67,9 @@ class MMGCN(Recommender):
     Unlike MMRec (whose ID embeddings and preferences are plain tensors, never optimised), all
     of them are trained parameters, as in the original MMGCN code. MMRec's code runs three layers
     whatever its `n_layers` says; `n_layers=3` reproduces that.
+    A training step computes each layer only on the batch's receptive field (`ReceptiveField`:
+    the batch's nodes and their neighbourhoods), with the same result as propagating the whole
+    graph as MMRec does; evaluation propagates the whole graph once.
 
     Defaults: embedding_size 64, n_layers 2 (MMRec config), dim_latent 256, reg_weight 1e-4.
     CF counterpart: LightGCN.
@@ -85,15 +91,19 @@ class MMGCN(Recommender):
             for n in data.modality_names)
         self.graph = interaction_graph_with(data, "row")
 
-    def forward(self) -> torch.Tensor:
-        return sum(tower(self.graph, self.id_embedding) for tower in self.towers) / len(self.towers)
+    def forward(self, field: ReceptiveField | None = None) -> torch.Tensor:
+        """Node representations at the field's last-layer nodes (every node by default)."""
+        if field is None:
+            field = ReceptiveField.whole(self.graph, self.params["n_layers"])
+        return sum(tower(field, self.id_embedding) for tower in self.towers) / len(self.towers)
 
     def loss(self, batch: Batch) -> torch.Tensor:
-        out = self.forward()
-        user, pos, neg = rows(out, batch.users), rows(out, self.n_users + batch.pos), rows(out, self.n_users + batch.neg)
+        targets = torch.cat([batch.users, self.n_users + batch.pos, self.n_users + batch.neg])
+        field = ReceptiveField(self.graph, targets, self.params["n_layers"])
+        user, pos, neg = field.targets(self.forward(field)).split(len(batch.users))
         loss = bpr_loss((user * pos).sum(1), (user * neg).sum(1))
         reg = pair_square_mean(self.id_embedding, self.n_users, batch)
-        reg = reg + sum(t.preference.pow(2).mean() for t in self.towers) / len(self.towers)
+        reg = reg + sum(mean_square(t.preference) for t in self.towers) / len(self.towers)
         return loss + self.params["reg_weight"] * reg
 
     def representations(self) -> tuple[torch.Tensor, torch.Tensor]:

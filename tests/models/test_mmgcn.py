@@ -4,7 +4,9 @@ import torch
 from torch.nn import functional as F
 
 from mmstudy.models import MODELS, make_model
+from mmstudy.models import mmgcn
 from mmstudy.models.cache import DerivedCache
+from mmstudy.models.receptive_field import ReceptiveField
 from mmstudy.sparse import bipartite_adjacency
 
 from model_toys import make_input, train_steps
@@ -39,6 +41,34 @@ def test_representation_is_the_mean_of_dense_towers(tiny):
         expected = sum(dense_tower(t, adj_mean, model.id_embedding) for t in model.towers) / 2
         users, items = model.representations()
         assert torch.allclose(torch.cat([users, items]), expected, atol=1e-5)
+
+
+class WholeGraphField(ReceptiveField):
+    """The whole graph at every layer, targets picked from the full output (the reference's way)."""
+
+    def __init__(self, graph, targets, n_layers):
+        super().__init__(graph, None, n_layers)
+        self.index = targets
+
+    def targets(self, out):
+        return out[self.index]
+
+
+@pytest.mark.parametrize("n_layers", [1, 2, 3])
+def test_batch_loss_and_gradients_equal_whole_graph_propagation(n_layers, monkeypatch):
+    data = make_input(n_users=120, n_items=150, density=0.01)
+    model = make_model("MMGCN", data, n_layers=n_layers, dim_latent=10)
+    batch = random_batch(data, size=4)
+    params = [p for p in model.parameters() if p.requires_grad]
+    loss = model.loss(batch)
+    grads = torch.autograd.grad(loss, params)
+    monkeypatch.setattr(mmgcn, "ReceptiveField", WholeGraphField)
+    whole = model.loss(batch)
+    for a, b in zip(grads, torch.autograd.grad(whole, params)):
+        assert torch.allclose(a, b, atol=1e-6)
+    assert torch.allclose(loss, whole, atol=1e-6)
+    targets = torch.cat([batch.users, data.n_users + batch.pos, data.n_users + batch.neg])
+    assert ReceptiveField(model.graph, targets, n_layers).sizes()[1] < data.n_users + data.n_items
 
 
 def test_ids_and_preferences_are_trained(tiny):

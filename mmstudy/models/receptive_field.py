@@ -1,0 +1,115 @@
+"""The receptive field of a training batch: only the nodes an L-layer message-passing model
+needs to score the batch, and the graph's row/column-restricted operators between them.
+
+Models such as MMGCN propagate the whole user-item graph at every training step (as their
+reference code does), although a batch's loss reads only a few thousand output rows. With
+`nodes[L]` the batch's nodes and `nodes[l-1] = nodes[l] ∪ neighbours(nodes[l])`, layer l needs
+to be computed only on `nodes[l]`, from its input rows `nodes[l-1]`: the same numbers (up to
+float summation order) for far fewer rows. The input layer `nodes[0]` is always the whole
+node set (a model's layer-0 features are cheap compared with its layers).
+
+Everything is vectorised torch on the graph's device; the transposed operators for the
+backward pass are sliced from the graph's stored transpose, so no sort is needed per batch.
+"""
+from __future__ import annotations
+
+import torch
+
+from .base import rows
+from .graphs import SparseGraph, sparse_matmul
+
+
+def _restrict(matrix: torch.Tensor, row_ids: torch.Tensor | None, col_map: torch.Tensor | None,
+              n_cols: int) -> torch.Tensor:
+    """matrix[row_ids][:, kept columns] as a CSR tensor; `col_map[c]` is column c's new index, or
+    -1 to drop it (None: keep all). `row_ids=None` keeps every row."""
+    indptr, cols, values = matrix.crow_indices(), matrix.col_indices(), matrix.values()
+    if row_ids is not None:
+        starts = indptr[row_ids]
+        counts = indptr[row_ids + 1] - starts
+        indptr = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
+        total = int(indptr[-1])
+        offsets = torch.repeat_interleave(starts - indptr[:-1], counts, output_size=total)
+        entries = offsets + torch.arange(total, device=offsets.device)
+        cols, values = cols[entries], values[entries]
+    if col_map is not None:
+        cols = col_map[cols]
+        keep = cols >= 0
+        if not bool(keep.all()):
+            n_rows = len(indptr) - 1
+            owner = torch.repeat_interleave(torch.arange(n_rows, device=cols.device), torch.diff(indptr),
+                                            output_size=len(cols))
+            counts = torch.bincount(owner[keep], minlength=n_rows)
+            indptr = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
+            cols, values = cols[keep], values[keep]
+    n_rows = len(indptr) - 1
+    return torch.sparse_csr_tensor(indptr, cols, values, (n_rows, n_cols), check_invariants=False)
+
+
+def _positions(ids: torch.Tensor, n: int) -> torch.Tensor:
+    """A length-n map from node id to its position in `ids` (sorted, unique), -1 elsewhere."""
+    where = torch.full((n,), -1, dtype=torch.long, device=ids.device)
+    where[ids] = torch.arange(len(ids), device=ids.device)
+    return where
+
+
+class ReceptiveField:
+    """What an `n_layers` message-passing model over `graph` (rows receive messages) needs to
+    compute its outputs at `targets` (node ids, repeats allowed).
+
+    - `propagate(l, x)`: the layer-l aggregation `A[nodes[l+1]][:, nodes[l]] @ x` of an input `x`
+      with one row per `nodes[l]` (differentiable in x);
+    - `own(l, x)`: the rows of a per-input-node tensor (the input, or a transform of it) for
+      the layer's output nodes `nodes[l+1]`;
+    - `gather(l, table)`: the rows of a whole-graph node table (e.g. ID embeddings) for `nodes[l+1]`;
+    - `targets(out)`: the rows of the last layer's output for `targets`, in their order.
+    `ReceptiveField.whole(graph, n_layers)` is the trivial field of every node (evaluation).
+    """
+
+    def __init__(self, graph: SparseGraph, targets: torch.Tensor | None, n_layers: int):
+        self.graph, self.n_layers = graph, n_layers
+        n = graph.shape[0]
+        self.nodes: list[torch.Tensor | None] = [None] * (n_layers + 1)  # None = every node
+        self._target_index = None
+        if targets is not None:
+            self.nodes[n_layers], self._target_index = torch.unique(targets, return_inverse=True)
+            for layer in range(n_layers - 1, 0, -1):
+                needed = _restrict(graph.matrix, self.nodes[layer + 1], None, n).col_indices()
+                self.nodes[layer] = torch.unique(torch.cat([self.nodes[layer + 1], needed]))
+        self._layers = [self._layer(layer, n) for layer in range(n_layers)]
+
+    @classmethod
+    def whole(cls, graph: SparseGraph, n_layers: int) -> "ReceptiveField":
+        return cls(graph, None, n_layers)
+
+    def _layer(self, layer: int, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(A restricted to out-rows x in-columns, its transpose, positions of the out-rows among
+        the in-rows) for layer `layer`; None positions = the same node set."""
+        out_ids, in_ids = self.nodes[layer + 1], self.nodes[layer]
+        transpose = self.graph.matrix if self.graph.matrix_t is None else self.graph.matrix_t
+        if out_ids is None:
+            return self.graph.matrix, transpose, None
+        in_map = None if in_ids is None else _positions(in_ids, n)
+        forward = _restrict(self.graph.matrix, out_ids, in_map, n if in_ids is None else len(in_ids))
+        backward = _restrict(transpose, in_ids, _positions(out_ids, n), len(out_ids))
+        return forward, backward, out_ids if in_map is None else in_map[out_ids]
+
+    def propagate(self, layer: int, x: torch.Tensor) -> torch.Tensor:
+        forward, backward, _ = self._layers[layer]
+        return sparse_matmul(x, forward, backward)
+
+    def own(self, layer: int, x: torch.Tensor) -> torch.Tensor:
+        index = self._layers[layer][2]
+        return x if index is None else rows(x, index)
+
+    def gather(self, layer: int, table: torch.Tensor) -> torch.Tensor:
+        out_ids = self.nodes[layer + 1]
+        return table if out_ids is None else rows(table, out_ids)
+
+    def targets(self, out: torch.Tensor) -> torch.Tensor:
+        return out if self._target_index is None else rows(out, self._target_index)
+
+    def sizes(self) -> list[int]:
+        """Number of nodes computed at each layer (input layer first)."""
+        n = self.graph.shape[0]
+        return [n if ids is None else len(ids) for ids in self.nodes]
