@@ -20,7 +20,11 @@ def peak_rss_mb() -> float:
 def run_isolated(module: str, *args: str, timeout: float = 3600) -> dict:
     """Run `python -m module --one ... ` in a fresh process (so peak RSS is per case); parse its
     last stdout line as JSON."""
-    proc = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=timeout)
+    try:
+        proc = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
     return json.loads(proc.stdout.strip().splitlines()[-1])

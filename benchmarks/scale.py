@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> dict:
     rows = []
     for name in list(SETTINGS) if args.models == ["all"] else args.models:
         row = run_isolated("benchmarks.scale", "--one", name, "--users", shape[0], "--items", shape[1],
-                           "--interactions", shape[2], "--threads", str(args.threads), *limit, timeout=7200)
+                           "--interactions", shape[2], "--threads", str(args.threads), *limit, timeout=6 * 3600)
         rows.append({"model": name, **row})
         print(f"{name}: {row}", flush=True)
     shape = dict(zip(("users", "items", "interactions"), map(int, shape)))

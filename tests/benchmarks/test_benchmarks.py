@@ -65,3 +65,10 @@ def test_first_batches_stops_after_n():
     sampler = NegativeSampler(train, torch.Generator().manual_seed(0), batch_size=64)
     limited = FirstBatches(sampler, 3)
     assert len(sampler) > 3 and len(limited) == 3 and len(list(limited)) == 3
+
+
+def test_isolated_case_that_runs_too_long_becomes_an_error_row():
+    from benchmarks.common import run_isolated
+
+    row = run_isolated("timeit", "-n", "1", "import time; time.sleep(30)", timeout=1)
+    assert row == {"error": "timed out after 1 s"}
