@@ -72,9 +72,13 @@ class SparseGraph(nn.Module):
     def shape(self) -> tuple[int, int]:
         return tuple(self.matrix.shape)
 
+    @property
+    def transposed(self) -> torch.Tensor:
+        """The transpose as a CSR tensor (the matrix itself when symmetric)."""
+        return self.matrix if self.matrix_t is None else self.matrix_t
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        matrix_t = self.matrix if self.matrix_t is None else self.matrix_t
-        return sparse_matmul(x, self.matrix, matrix_t)
+        return sparse_matmul(x, self.matrix, self.transposed)
 
 
 def layer_mean(graph: SparseGraph, ego: torch.Tensor, n_layers: int) -> torch.Tensor:

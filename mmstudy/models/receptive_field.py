@@ -19,31 +19,38 @@ from .base import rows
 from .graphs import SparseGraph, sparse_matmul
 
 
-def _restrict(matrix: torch.Tensor, row_ids: torch.Tensor | None, col_map: torch.Tensor | None,
-              n_cols: int) -> torch.Tensor:
-    """matrix[row_ids][:, kept columns] as a CSR tensor; `col_map[c]` is column c's new index, or
-    -1 to drop it (None: keep all). `row_ids=None` keeps every row."""
+def _csr(indptr: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    return torch.sparse_csr_tensor(indptr, cols, values, shape, check_invariants=False)
+
+
+def _rows_of(matrix: torch.Tensor, row_ids: torch.Tensor | None) -> torch.Tensor:
+    """matrix[row_ids] (every column) as a CSR tensor; `row_ids=None` is the matrix itself."""
+    if row_ids is None:
+        return matrix
     indptr, cols, values = matrix.crow_indices(), matrix.col_indices(), matrix.values()
-    if row_ids is not None:
-        starts = indptr[row_ids]
-        counts = indptr[row_ids + 1] - starts
+    starts = indptr[row_ids]
+    counts = indptr[row_ids + 1] - starts
+    indptr = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
+    total = int(indptr[-1])
+    offsets = torch.repeat_interleave(starts - indptr[:-1], counts, output_size=total)
+    entries = offsets + torch.arange(total, device=offsets.device)
+    return _csr(indptr, cols[entries], values[entries], (len(row_ids), matrix.shape[1]))
+
+
+def _columns_of(matrix: torch.Tensor, col_map: torch.Tensor | None, n_cols: int) -> torch.Tensor:
+    """`matrix` with column c renamed `col_map[c]`, or dropped where that is -1 (None: unchanged)."""
+    if col_map is None:
+        return matrix
+    indptr, cols, values = matrix.crow_indices(), col_map[matrix.col_indices()], matrix.values()
+    keep = cols >= 0
+    if not bool(keep.all()):
+        n_rows = len(indptr) - 1
+        owner = torch.repeat_interleave(torch.arange(n_rows, device=cols.device), torch.diff(indptr),
+                                        output_size=len(cols))
+        counts = torch.bincount(owner[keep], minlength=n_rows)
         indptr = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
-        total = int(indptr[-1])
-        offsets = torch.repeat_interleave(starts - indptr[:-1], counts, output_size=total)
-        entries = offsets + torch.arange(total, device=offsets.device)
-        cols, values = cols[entries], values[entries]
-    if col_map is not None:
-        cols = col_map[cols]
-        keep = cols >= 0
-        if not bool(keep.all()):
-            n_rows = len(indptr) - 1
-            owner = torch.repeat_interleave(torch.arange(n_rows, device=cols.device), torch.diff(indptr),
-                                            output_size=len(cols))
-            counts = torch.bincount(owner[keep], minlength=n_rows)
-            indptr = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
-            cols, values = cols[keep], values[keep]
-    n_rows = len(indptr) - 1
-    return torch.sparse_csr_tensor(indptr, cols, values, (n_rows, n_cols), check_invariants=False)
+        cols, values = cols[keep], values[keep]
+    return _csr(indptr, cols, values, (len(indptr) - 1, n_cols))
 
 
 def _positions(ids: torch.Tensor, n: int) -> torch.Tensor:
@@ -71,27 +78,30 @@ class ReceptiveField:
         n = graph.shape[0]
         self.nodes: list[torch.Tensor | None] = [None] * (n_layers + 1)  # None = every node
         self._target_index = None
+        blocks: list[torch.Tensor | None] = [None] * n_layers  # rows of A for each layer's output nodes
         if targets is not None:
             self.nodes[n_layers], self._target_index = torch.unique(targets, return_inverse=True)
-            for layer in range(n_layers - 1, 0, -1):
-                needed = _restrict(graph.matrix, self.nodes[layer + 1], None, n).col_indices()
-                self.nodes[layer] = torch.unique(torch.cat([self.nodes[layer + 1], needed]))
-        self._layers = [self._layer(layer, n) for layer in range(n_layers)]
+            for layer in range(n_layers - 1, -1, -1):
+                blocks[layer] = _rows_of(graph.matrix, self.nodes[layer + 1])
+                if layer > 0:
+                    needed = torch.cat([self.nodes[layer + 1], blocks[layer].col_indices()])
+                    self.nodes[layer] = torch.unique(needed)
+        self._layers = [self._layer(layer, blocks[layer], n) for layer in range(n_layers)]
 
     @classmethod
     def whole(cls, graph: SparseGraph, n_layers: int) -> "ReceptiveField":
         return cls(graph, None, n_layers)
 
-    def _layer(self, layer: int, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    def _layer(self, layer: int, block: torch.Tensor | None, n: int
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """(A restricted to out-rows x in-columns, its transpose, positions of the out-rows among
-        the in-rows) for layer `layer`; None positions = the same node set."""
+        the in-rows) for layer `layer`, from `block` = A's out-rows; None positions = same nodes."""
         out_ids, in_ids = self.nodes[layer + 1], self.nodes[layer]
-        transpose = self.graph.matrix if self.graph.matrix_t is None else self.graph.matrix_t
         if out_ids is None:
-            return self.graph.matrix, transpose, None
+            return self.graph.matrix, self.graph.transposed, None
         in_map = None if in_ids is None else _positions(in_ids, n)
-        forward = _restrict(self.graph.matrix, out_ids, in_map, n if in_ids is None else len(in_ids))
-        backward = _restrict(transpose, in_ids, _positions(out_ids, n), len(out_ids))
+        forward = _columns_of(block, in_map, n if in_ids is None else len(in_ids))
+        backward = _columns_of(_rows_of(self.graph.transposed, in_ids), _positions(out_ids, n), len(out_ids))
         return forward, backward, out_ids if in_map is None else in_map[out_ids]
 
     def propagate(self, layer: int, x: torch.Tensor) -> torch.Tensor:
