@@ -5,8 +5,9 @@ fresh `mmap` and unmaps it on free, so each big temporary tensor of a training s
 again, is page-faulted in 4 KiB at a time. On whole-graph models at Amazon-Elec scale that was
 over half of a step (MMGCN: 7.0 s -> 3.2 s per batch of 2048 with this setting). Keeping freed
 memory in the heap for reuse (mallopt `M_MMAP_MAX=0`, `M_TRIM_THRESHOLD` at its maximum) removes
-those faults; the price is that the process keeps its peak heap (RSS does not shrink after a big
-step; +2.4 GB peak for that MMGCN run, 8.3 GB in all).
+those faults. The price is memory: the process keeps its peak heap, fragmented, so peak RSS
+grows (MMGCN 6.4 -> 12.8 GB, LATTICE 3.8 -> 16.3 GB at that shape; negligible on Last.fm-sized
+data).
 
 Applied once per process by `training.train_epoch`; `MMSTUDY_MALLOC=default` opts out. A no-op
 where the C library has no `mallopt` (non-Linux, musl).
