@@ -17,10 +17,7 @@ import torch
 
 from .base import rows
 from .graphs import SparseGraph, sparse_matmul
-
-
-def _csr(indptr: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
-    return torch.sparse_csr_tensor(indptr, cols, values, shape, check_invariants=False)
+from .layers import _csr, _indptr
 
 
 def _rows_of(matrix: torch.Tensor, row_ids: torch.Tensor | None) -> torch.Tensor:
@@ -47,9 +44,7 @@ def _columns_of(matrix: torch.Tensor, col_map: torch.Tensor | None, n_cols: int)
         n_rows = len(indptr) - 1
         owner = torch.repeat_interleave(torch.arange(n_rows, device=cols.device), torch.diff(indptr),
                                         output_size=len(cols))
-        counts = torch.bincount(owner[keep], minlength=n_rows)
-        indptr = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
-        cols, values = cols[keep], values[keep]
+        indptr, cols, values = _indptr(owner[keep], n_rows), cols[keep], values[keep]
     return _csr(indptr, cols, values, (len(indptr) - 1, n_cols))
 
 
