@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 from datetime import datetime
+from importlib import import_module
 from pathlib import Path
 
 from .config import deep_merge, parse_assignments
@@ -101,10 +102,25 @@ def cmd_data_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    from . import registries
+# (label, module, registry) for `list`; imported lazily so optional backends stay optional
+LISTED = (("datasets", "mmstudy.data", "DATASETS"), ("models", "mmstudy.models", "MODELS"),
+          ("strategies", "mmstudy.missing.imputers", "IMPUTERS"), ("extractors", "mmstudy.features", "EXTRACTORS"),
+          ("presets", "mmstudy.features", "PRESETS"), ("metrics", "mmstudy.evaluation", "METRICS"))
 
-    for kind, names in registries.all_names().items():
+
+def registered_names() -> dict[str, list[str]]:
+    """The names each registry knows, by label (registries whose backend is missing are left out)."""
+    out = {}
+    for label, module, attr in LISTED:
+        try:
+            out[label] = getattr(import_module(module), attr).names()
+        except (ImportError, AttributeError):
+            continue
+    return out
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    for kind, names in registered_names().items():
         if args.what in (None, kind):
             print(f"{kind}: {', '.join(names)}")
     return 0

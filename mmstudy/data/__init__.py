@@ -9,7 +9,7 @@ from .sources.mmrec import load_mmrec
 from .sources.raw import load_raw
 from .sources.synthetic import make_synthetic, render_item_images
 from .split import Split
-from .splitting import SPLIT_METHODS, load_or_make_split, make_split, random_holdout, temporal_holdout
+from .holdout import SPLIT_METHODS, load_or_make_split, make_split, random_holdout, temporal_holdout
 
 __all__ = ["DATASETS", "Dataset", "check_dataset", "LAYOUTS", "Modality", "SPLIT_METHODS", "Split", "data_root", "detect_layout",
            "implicit_threshold", "kcore", "load_dataset", "load_ducho", "load_mmrec", "load_or_make_split",

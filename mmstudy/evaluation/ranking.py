@@ -17,10 +17,9 @@ import torch
 
 from ..data.split import Split
 from ..errors import ConfigError, DataError
-from ..models.base import Recommender
 
 ScoreFn = Callable[[torch.Tensor], torch.Tensor]
-Scorer = Union[Recommender, ScoreFn]
+Scorer = Union[torch.nn.Module, ScoreFn]  # a recommender (prepare_eval + score) or a score function
 MASKED_PARTS = {"valid": ("train",), "test": ("train", "valid")}
 
 
@@ -71,11 +70,17 @@ def check_users(users: np.ndarray | None, split: Split, part: str) -> np.ndarray
     return users
 
 
+def is_model(scorer: Scorer) -> bool:
+    """A recommender (a module with `prepare_eval` and `score`, see `mmstudy.models.Recommender`)
+    rather than a plain score function."""
+    return isinstance(scorer, torch.nn.Module) and callable(getattr(scorer, "prepare_eval", None))
+
+
 @contextmanager
 def scoring(scorer: Scorer) -> Iterator[ScoreFn]:
     """A score function for `scorer` in eval mode without gradients; a model prepares once."""
     with torch.no_grad():
-        if isinstance(scorer, Recommender):
+        if is_model(scorer):
             was_training = scorer.training
             scorer.eval()
             scorer.prepare_eval()
@@ -91,7 +96,7 @@ def scoring(scorer: Scorer) -> Iterator[ScoreFn]:
 
 def _scorer_device(scorer: Scorer) -> torch.device:
     """Where a model's tensors live (plain score functions receive CPU user indices)."""
-    if not isinstance(scorer, Recommender):
+    if not is_model(scorer):
         return torch.device("cpu")
     tensor = next(itertools.chain(scorer.parameters(), scorer.buffers()), None)
     return tensor.device if tensor is not None else torch.device(scorer.device_)

@@ -1,5 +1,5 @@
 """Feature extraction: extractor backends, an offline model zoo with pinned checksums, a feature store."""
-from .base import (EXTRACTORS, ChecksumError, Extractor, MissingWeightsError, extract_modality, resolve_device,
+from .base import (EXTRACTORS, ChecksumError, Extractor, MissingWeightsError, extract_modality,
                    verify_sha256)
 from .extractors import (EfficientNetLiteExtractor, HFClipExtractor, HFImageExtractor, HFTextExtractor,
                          OnnxImageExtractor, OnnxTextExtractor, PrecomputedExtractor, TorchvisionExtractor)
@@ -15,4 +15,4 @@ def make_extractor(name: str, **params) -> Extractor:
 __all__ = ["EXTRACTORS", "PRESETS", "ChecksumError", "EfficientNetLiteExtractor", "Extractor", "FeatureStore",
            "HFClipExtractor", "HFImageExtractor", "HFTextExtractor", "MissingWeightsError", "OnnxImageExtractor",
            "OnnxTextExtractor", "PrecomputedExtractor", "TorchvisionExtractor", "extract_modality",
-           "make_extractor", "preset_table", "resolve_device", "resolve_preset", "verify_sha256"]
+           "make_extractor", "preset_table", "resolve_preset", "verify_sha256"]

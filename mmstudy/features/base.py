@@ -13,6 +13,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data.modality import Modality
+from ..device import resolve_device
 from ..errors import ConfigError, DataError, MMStudyError
 from ..hashing import file_sha256, fingerprint
 from ..registry import Registry
@@ -51,22 +52,6 @@ def verify_sha256(path: str | os.PathLike, expected: str | None) -> str:
         raise ChecksumError(f"checksum mismatch for {path}: expected SHA-256 {expected}, got {actual}; "
                             "the file is corrupt or a different version: reinstall or re-download it")
     return actual
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """'auto' (CUDA when available, else CPU), 'cpu', or 'cuda[:i]' (must exist)."""
-    spec = str(device).lower()
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(spec)
-    except RuntimeError as exc:
-        raise ConfigError(f"device {device!r}: expected 'auto', 'cpu' or 'cuda[:i]'") from exc
-    if dev.type not in ("cpu", "cuda"):
-        raise ConfigError(f"device {device!r}: expected 'auto', 'cpu' or 'cuda[:i]'")
-    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
-        raise ConfigError(f"device {device!r} requested but CUDA device {dev.index or 0} is not available")
-    return dev
 
 
 def raw_available(item: object, kind: str) -> bool:

@@ -7,10 +7,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .base import MODELS, Batch, ModelInput, Recommender, rows
+from ..schema.projection import modality_projections
+from ..tensors import rows
+from .base import MODELS, Batch, ModelInput, Recommender
 from .bpr import embedding_table
-from .content import check_params, modality_projections
 from .graphs import interaction_graph, layer_mean
+from .hyperparams import check_params
 from .layers import NoiseSource
 
 

@@ -6,8 +6,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg, rows
-from .content import check_params
+from ..tensors import rows
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg
+from .hyperparams import check_params
 
 
 def embedding_table(n: int, dim: int, init: str = "xavier_uniform") -> nn.Parameter:

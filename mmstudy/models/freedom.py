@@ -6,11 +6,13 @@ from typing import Any
 import torch
 
 from ..errors import ConfigError
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, rows
+from ..schema.projection import modality_projections
+from ..tensors import rows
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss
 from .bpr import embedding_table
-from .content import check_params, modality_projections
 from .graphs import (SparseGraph, bipartite_graph_from_edges, interaction_edges, interaction_graph, layer_mean,
                      merged_item_graph, sym_normalized_edges)
+from .hyperparams import check_params
 
 
 def item_graph_weights(names: list[str], params: dict[str, Any]) -> dict[str, float]:

@@ -19,10 +19,11 @@ from torch.nn import functional as F
 from ..errors import ConfigError
 from ..schema.fusion import ConcatFusion, make_operator
 from ..schema.representation import JointRepresentation, make_representation
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg, rows
+from ..tensors import rows
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg
 from .bpr import embedding_table
-from .content import check_params
 from .graphs import interaction_graph
+from .hyperparams import check_params
 from .lightgcn import LightGCN
 
 FUSION_DEFAULTS = {"representation": "joint", "operator": "concat", "attention": "item", "align_weight": 0.0,

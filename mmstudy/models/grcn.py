@@ -7,9 +7,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, gather_rows, normalize_rows, rows
-from .content import check_params
+from ..tensors import gather_rows, normalize_rows, rows
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss
 from .graphs import interaction_edges
+from .hyperparams import check_params
 from .layers import EdgeSet, pair_square_mean
 
 

@@ -24,7 +24,8 @@ import torch
 from torch import nn
 
 from ..sparse import bipartite_adjacency, degree_normalize
-from .base import ModelInput, gather_rows, rows
+from ..tensors import gather_rows, rows
+from .base import ModelInput
 from .cache import cached_sparse
 from .graphs import SparseGraph, train_key
 

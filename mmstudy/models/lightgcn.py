@@ -5,10 +5,11 @@ from typing import Any
 
 import torch
 
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, gather_rows, l2_reg, rows
+from ..tensors import gather_rows, rows
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg
 from .bpr import embedding_table
-from .content import check_params
 from .graphs import interaction_graph, layer_mean
+from .hyperparams import check_params
 
 
 @MODELS.register("LightGCN", "lgn", "light-gcn")

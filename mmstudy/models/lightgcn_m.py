@@ -6,9 +6,10 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
+from ..schema.projection import FeatureProjection, concat_features
 from .base import MODELS, ModelInput
 from .bpr import embedding_table
-from .content import FeatureProjection, check_params, concat_features
+from .hyperparams import check_params
 from .lightgcn import LightGCN
 
 

@@ -8,10 +8,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import ConfigError
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, gather_rows, l2_reg
+from ..schema.projection import modality_projections
+from ..tensors import gather_rows
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg
 from .bpr import embedding_table
-from .content import check_params, modality_projections
 from .graphs import SparseGraph, interaction_graph, item_knn_graph, layer_mean
+from .hyperparams import check_params
 from .layers import user_item_block
 
 

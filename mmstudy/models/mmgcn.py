@@ -7,8 +7,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, mean_square, normalize_rows
-from .content import check_params
+from ..tensors import mean_square, normalize_rows
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss
+from .hyperparams import check_params
 from .layers import interaction_graph_with, pair_square_mean
 from .receptive_field import ReceptiveField
 

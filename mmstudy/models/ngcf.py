@@ -7,10 +7,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg, rows
+from ..schema.projection import FeatureProjection, concat_features
+from ..tensors import rows
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg
 from .bpr import embedding_table
-from .content import FeatureProjection, check_params, concat_features
 from .graphs import interaction_graph
+from .hyperparams import check_params
 from .layers import EdgeSet, NoiseSource
 
 Triple = tuple[torch.Tensor, torch.Tensor, torch.Tensor]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import rows
+from ..tensors import rows
 from .graphs import SparseGraph, sparse_matmul
 from .layers import _csr, _indptr
 

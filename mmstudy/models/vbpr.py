@@ -5,9 +5,11 @@ from typing import Any
 
 import torch
 
-from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg, rows
+from ..schema.projection import FeatureProjection, concat_features
+from ..tensors import rows
+from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss, l2_reg
 from .bpr import embedding_table
-from .content import FeatureProjection, check_params, concat_features
+from .hyperparams import check_params
 
 
 @MODELS.register("VBPR")

@@ -18,6 +18,7 @@ from torch.nn import functional as F
 
 from ..errors import ConfigError
 from ..registry import Registry
+from .projection import FeatureProjection, concat_features, modality_projections
 
 REPRESENTATIONS: Registry[type["Representation"]] = Registry("representation")
 
@@ -45,7 +46,6 @@ class JointRepresentation(Representation):
 
     def __init__(self, data, dim: int, **projection: Any):
         super().__init__()
-        from ..models.content import FeatureProjection, concat_features
         self.projection = FeatureProjection(concat_features(data), dim, **projection)
 
     @property
@@ -64,7 +64,6 @@ class CoordinatedRepresentation(Representation):
 
     def __init__(self, data, dim: int, **projection: Any):
         super().__init__()
-        from ..models.content import modality_projections
         self.projections = modality_projections(data, dim, **projection)
 
     @property

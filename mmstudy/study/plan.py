@@ -15,11 +15,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..data.splitting import split_key
+from ..data.holdout import split_key
+from ..device import resolve_device
 from ..hashing import fingerprint
 from .cell import Cell
 from .pipeline import Workspace, grid_points, run_cell
-from .runner import cpu_cores, resolve_device, threads_per_worker, torch_settings
+from .runner import cpu_cores, threads_per_worker, torch_settings
 from .store import ResultStore
 
 
@@ -198,7 +199,7 @@ def make_plan(cells: list[Cell], output: str | Path, *, name: str = "study", job
     remaining = plan.remaining
     untimed = list(dict.fromkeys(c.model for c in remaining if c.model not in plan.timings))
     if untimed and sample > 0:
-        plan.timings.update(sample_timings(remaining, untimed, sample, max_seconds, resolve_device(device),
+        plan.timings.update(sample_timings(remaining, untimed, sample, max_seconds, str(resolve_device(device)),
                                            threads, plan.problems))
     _guess_missing(plan, untimed)
     return plan

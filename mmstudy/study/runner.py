@@ -24,6 +24,7 @@ from typing import Callable, Iterable, Iterator
 
 from tqdm.auto import tqdm
 
+from ..device import resolve_device
 from ..errors import ConfigError
 from ..hashing import fingerprint, write_json
 from .cell import Cell
@@ -53,24 +54,6 @@ def chain_fingerprints(fingerprints: Iterable[str]) -> str:
     for fp in fingerprints:
         head = fingerprint([head, fp])
     return head
-
-
-def resolve_device(device: str) -> str:
-    """'auto' -> cuda when available else cpu; a CUDA device on a machine without CUDA is an error."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device != "cpu" and not device.startswith("cuda"):
-        raise ConfigError(f"--device {device!r}: expected cpu, cuda, cuda:<index> or auto")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"--device {device}: CUDA is not available on this machine "
-                          "(use --device cpu, or --device auto to pick the GPU only when there is one)")
-    index = device.partition(":")[2]
-    if index and not (index.isdigit() and int(index) < torch.cuda.device_count()):
-        raise ConfigError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s), "
-                          "numbered from 0")
-    return device
 
 
 def cpu_cores() -> int:
@@ -169,7 +152,7 @@ def run_study(cells: list[Cell], output: str | Path, *, executor: str = "local",
     if jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {jobs}")
     output = Path(output)
-    device = device if executor == "ray" else resolve_device(device)  # Ray checks its cluster
+    device = device if executor == "ray" else str(resolve_device(device))  # Ray checks its cluster
     threads = threads or (1 if executor == "ray" else threads_per_worker(jobs))
     cache = str(cache_dir if cache_dir is not None else output / ".cache")
     summary, started = StudySummary(), time.time()

@@ -1,24 +1,15 @@
-"""Extractor interface, device selection, checksums and extract_modality."""
+"""Extractor interface, checksums and extract_modality."""
 import numpy as np
 import pytest
 import torch
 
 from mmstudy.errors import ConfigError, DataError
 from mmstudy.features import EXTRACTORS, make_extractor
-from mmstudy.features.base import ChecksumError, MissingWeightsError, extract_modality, resolve_device, verify_sha256
+from mmstudy.features.base import ChecksumError, MissingWeightsError, extract_modality, verify_sha256
 from mmstudy.hashing import file_sha256
 from mmstudy.registry import UnknownNameError
 
 from .helpers import CountingExtractor, raw_modality
-
-
-def test_resolve_device():
-    assert resolve_device("cpu") == torch.device("cpu")
-    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
-    with pytest.raises(ConfigError, match="'tpu'"):
-        resolve_device("tpu")
-    with pytest.raises(ConfigError, match="not available"):
-        resolve_device(f"cuda:{torch.cuda.device_count() + 3}")
 
 
 def test_verify_sha256_names_file_and_both_hashes(tmp_path):

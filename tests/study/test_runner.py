@@ -8,7 +8,7 @@ import torch
 
 from mmstudy.errors import ConfigError
 from mmstudy.study import runner
-from mmstudy.study.runner import resolve_device, run_study, threads_per_worker, torch_settings
+from mmstudy.study.runner import run_study, threads_per_worker, torch_settings
 from mmstudy.study.store import ResultStore
 
 from .study_toys import assert_same_tables, per_user_tables, tiny_cell, tiny_cells
@@ -108,11 +108,11 @@ def test_cells_train_deterministically_with_several_threads():
 
 
 def test_second_cell_sharing_the_split_does_not_remake_it(tmp_path, monkeypatch):
-    import mmstudy.data.splitting as splitting
+    import mmstudy.data.holdout as holdout
 
     calls = []
-    make_split = splitting.make_split
-    monkeypatch.setattr(splitting, "make_split", lambda *a, **k: calls.append(1) or make_split(*a, **k))
+    make_split = holdout.make_split
+    monkeypatch.setattr(holdout, "make_split", lambda *a, **k: calls.append(1) or make_split(*a, **k))
     monkeypatch.setattr(runner, "_WORKSPACES", {})
     run_study([tiny_cell("BPR-MF", 7)], tmp_path, threads=1, progress=False)
     monkeypatch.setattr(runner, "_WORKSPACES", {})  # as if a new process: only the disk cache is left
@@ -135,20 +135,11 @@ def test_threads_per_worker_split_the_cores(jobs, cores, expected):
     assert threads_per_worker(jobs, cores) == expected
 
 
-def test_cuda_without_cuda_is_a_config_error(tmp_path, monkeypatch):
+def test_cuda_without_cuda_is_a_config_error_before_anything_runs(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ConfigError, match="CUDA is not available"):
         run_study([tiny_cell()], tmp_path, device="cuda:1", progress=False)
-    assert resolve_device("auto") == "cpu"
     assert not (tmp_path / "study.json").exists()
-
-
-def test_cuda_index_beyond_the_devices_is_a_config_error(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
-    assert resolve_device("cuda:0") == "cuda:0" and resolve_device("auto") == "cuda"
-    with pytest.raises(ConfigError, match="has 1 CUDA device"):
-        resolve_device("cuda:3")
 
 
 @pytest.mark.parametrize("kwargs, message", [({"device": "tpu"}, "expected cpu"),

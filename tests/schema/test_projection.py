@@ -1,9 +1,10 @@
-"""Content projections and hyper-parameter checks."""
+"""Content projections: the rows asked for, private trainable copies, modality order."""
+from types import SimpleNamespace
+
 import pytest
 import torch
 
-from mmstudy.errors import ConfigError
-from mmstudy.models.content import FeatureProjection, check_params, concat_features, modality_projections
+from mmstudy.schema.projection import FeatureProjection, concat_features, modality_projections
 
 
 def test_projection_of_selected_items_equals_rows_of_full_projection():
@@ -35,19 +36,7 @@ def test_xavier_normal_init_zeroes_the_bias_and_rejects_unknown_inits():
         FeatureProjection(torch.randn(6, 4), 3, init="orthogonal")
 
 
-def test_concat_and_per_modality_projections_follow_modality_order(tiny):
+def test_concat_and_per_modality_projections_follow_modality_order():
+    tiny = SimpleNamespace(features={"m0": torch.randn(5, 12), "m1": torch.randn(5, 8)})
     assert torch.equal(concat_features(tiny), torch.cat([tiny.features["m0"], tiny.features["m1"]], 1))
     assert [p.linear.in_features for p in modality_projections(tiny, 5)] == [12, 8]
-
-
-@pytest.mark.parametrize("rule,bad", [("positive_int", 0), ("positive_int", 2.5), ("nonneg_int", -1),
-                                      ("nonneg", -0.1), ("unit", 1.5), ("proportion", 1.0), ("bool", 1),
-                                      ("positive_int", True)])
-def test_check_params_names_the_offending_key(rule, bad):
-    with pytest.raises(ConfigError, match=f"'knob' of model M must be"):
-        check_params("M", {"knob": bad}, knob=rule)
-
-
-def test_check_params_accepts_valid_values():
-    check_params("M", {"a": 1, "b": 0, "c": 0.0, "d": 1.0, "e": 0.5, "f": False},
-                 a="positive_int", b="nonneg_int", c="nonneg", d="unit", e="proportion", f="bool")

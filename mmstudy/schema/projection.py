@@ -1,21 +1,22 @@
-"""Item-content building blocks shared by multimodal recommenders, plus hyper-parameter checks.
+"""Item-content projections: item features mapped into an embedding space.
 
 - `FeatureProjection`: one item-feature matrix (a frozen buffer, or a fine-tuned parameter as in
   MMRec's FREEDOM) followed by a linear map to the embedding space; `forward(items)` projects only
   the distinct requested rows, so the cost is bounded by the batch, not by the catalogue.
 - `concat_features` / `modality_projections`: VBPR-style single projection of the concatenated
-  modalities, or one projection per modality (FREEDOM, BM3, LATTICE, ...).
-- `check_params`: range checks that raise a ConfigError naming the hyper-parameter.
+  modalities, or one projection per modality (FREEDOM, BM3, LATTICE, coordinated representations).
+
+`data` is a model input: any object whose `features` maps modality names to (n_items x d) tensors,
+in modality order (`mmstudy.models.ModelInput`).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
 
-from ..errors import ConfigError
-from .base import ModelInput, rows
+from ..tensors import rows
 
 
 class FeatureProjection(nn.Module):
@@ -52,33 +53,12 @@ class FeatureProjection(nn.Module):
         return rows(self.linear(rows(self.features, unique)), inverse)
 
 
-def concat_features(data: ModelInput, names: list[str] | None = None) -> torch.Tensor:
+def concat_features(data, names: list[str] | None = None) -> torch.Tensor:
     """The modalities' feature matrices side by side, (n_items x sum of dims), in modality order."""
-    names = data.modality_names if names is None else names
+    names = list(data.features) if names is None else names
     return torch.cat([data.features[n].detach().to(torch.float32).cpu() for n in names], dim=1)
 
 
-def modality_projections(data: ModelInput, dim: int, **options: Any) -> nn.ModuleList:
-    """One `FeatureProjection` per modality, in `data.modality_names` order."""
-    return nn.ModuleList(FeatureProjection(data.features[n].cpu(), dim, **options) for n in data.modality_names)
-
-
-# --- hyper-parameter checks ---------------------------------------------------------------------
-_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "positive_int": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer >= 1"),
-    "nonneg_int": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0"),
-    "nonneg": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0, "a number >= 0"),
-    "unit": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1,
-             "a number in [0, 1]"),
-    "proportion": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1,
-                   "a number in [0, 1)"),
-    "bool": (lambda v: isinstance(v, bool), "true or false"),
-}
-
-
-def check_params(model: str, params: dict[str, Any], **rules: str) -> None:
-    """Raise a ConfigError naming the first parameter that breaks its rule (see `_RULES`)."""
-    for key, rule in rules.items():
-        test, expected = _RULES[rule]
-        if not test(params[key]):
-            raise ConfigError(f"hyper-parameter {key!r} of model {model} must be {expected}, got {params[key]!r}")
+def modality_projections(data, dim: int, **options: Any) -> nn.ModuleList:
+    """One `FeatureProjection` per modality, in `data.features` order."""
+    return nn.ModuleList(FeatureProjection(f.cpu(), dim, **options) for f in data.features.values())

@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from mmstudy.data import Split, load_or_make_split, make_split, make_synthetic, random_holdout, temporal_holdout
-from mmstudy.data.splitting import holdout_labels
+from mmstudy.data.holdout import holdout_labels
 from mmstudy.errors import ConfigError, DataError
 from mmstudy.registry import UnknownNameError
 

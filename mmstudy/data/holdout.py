@@ -1,4 +1,4 @@
-"""Making train/validation/test splits: per-user random or temporal hold-out, or the source's
+"""Hold-out splits (train/validation/test): per-user random or temporal hold-out, or the source's
 fixed split; `load_or_make_split` persists a split keyed by dataset fingerprint and parameters.
 
 Per-user hold-out sizes: a user with n interactions gets round(n * r_test) test and

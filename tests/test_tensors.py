@@ -1,9 +1,9 @@
-"""Hot-path helpers of models.base: the same values and gradients as their plain torch forms."""
+"""Tensor helpers with cheap backward passes: same values and gradients as the plain torch forms."""
 import pytest
 import torch
 from torch.nn import functional as F
 
-from mmstudy.models.base import gather_rows, mean_square, normalize_rows
+from mmstudy.tensors import gather_rows, mean_square, normalize_rows
 
 
 def values_and_grads(fn, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
