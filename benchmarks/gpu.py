@@ -12,7 +12,8 @@ import time
 
 def freedom(device: str, epochs: int) -> dict:
     from mmstudy.study.cell import Cell
-    from mmstudy.study.pipeline import Workspace, run_cell
+    from mmstudy.study.executor import run_cell
+    from mmstudy.study.workspace import Workspace
 
     cell = Cell.from_dict({"data": {"name": "lastfm-2k"}, "model": "FREEDOM", "seed": 999,
                            "params": {"knn_k": 10, "dropout": 0.8, "mm_image_weight": 0.1, "image_modality": "audio"},

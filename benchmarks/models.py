@@ -51,7 +51,7 @@ def bench_one(name: str, epochs: int, patience: int, threads: int, seed: int = 9
     from mmstudy.data import load_dataset
     from mmstudy.evaluation import evaluate
     from mmstudy.models import MODELS, make_model
-    from mmstudy.study.pipeline import Workspace, model_input
+    from mmstudy.study.workspace import Workspace, model_input
     from mmstudy.missing.handling import HandledData
     from mmstudy.training import fit
 

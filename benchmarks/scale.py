@@ -56,7 +56,7 @@ def bench_one(name: str, users: int, items: int, interactions: int, threads: int
     from mmstudy.evaluation import evaluate_metric
     from mmstudy.missing.handling import HandledData
     from mmstudy.models import MODELS, make_model
-    from mmstudy.study.pipeline import model_input
+    from mmstudy.study.workspace import model_input
     from mmstudy.training import make_optimizer, train_epoch
     from mmstudy.training.sampling import NegativeSampler
 

@@ -67,11 +67,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def metrics_table(manifest: dict) -> str:
-    """The test metrics of one cell as an aligned text table (one row per cutoff)."""
+def metrics_table(manifest) -> str:
+    """The test metrics of one cell (a CellManifest) as an aligned text table (one row per cutoff)."""
     import pandas as pd
 
-    mean = manifest["test"]["mean"]
+    mean = manifest.test.mean
     rows: dict = {}
     for key, value in mean.items():
         if "@" in key:
@@ -79,9 +79,9 @@ def metrics_table(manifest: dict) -> str:
             rows.setdefault(int(k), {})[name] = value
     table = pd.DataFrame.from_dict(rows, orient="index").sort_index()
     table.index.name = "cutoff"
-    sel = manifest["selection"]
-    head = (f"{manifest['model']} on {manifest['dataset']['name']}: best epoch {sel['best_epoch']} "
-            f"(valid {sel['metric']} = {sel['best_valid']:.4f}), test users {manifest['test']['users']}")
+    sel = manifest.selection
+    head = (f"{manifest.model} on {manifest.dataset.name}: best epoch {sel.best_epoch} "
+            f"(valid {sel.metric} = {sel.best_valid:.4f}), test users {manifest.test.users}")
     return head + "\n" + table.to_string(float_format=lambda v: f"{v:.4f}")
 
 
@@ -109,13 +109,17 @@ LISTED = (("datasets", "mmstudy.data", "DATASETS"), ("models", "mmstudy.models",
 
 
 def registered_names() -> dict[str, list[str]]:
-    """The names each registry knows, by label (registries whose backend is missing are left out)."""
+    """The names each registry knows, by label (registries whose backend is missing are left out),
+    then the study kinds (`python -m mmstudy.studies.<kind>`)."""
+    from .study.kinds import discover_kinds
+
     out = {}
     for label, module, attr in LISTED:
         try:
             out[label] = getattr(import_module(module), attr).names()
         except (ImportError, AttributeError):
             continue
+    out["studies"] = discover_kinds()
     return out
 
 

@@ -28,10 +28,12 @@ class Registry(Generic[T]):
             return obj
         return decorator
 
-    def add(self, name: str, obj: T, *aliases: str) -> None:
+    def add(self, name: str, obj: T, *aliases: str, replace: bool = False) -> None:
+        """Register `obj` under `name` and `aliases`; a name taken by another object is an error
+        unless `replace`."""
         for alias in (name, *aliases):
             key = alias.lower()
-            if key in self._items and self._items[key] is not obj:
+            if key in self._items and self._items[key] is not obj and not replace:
                 raise ValueError(f"{self.kind} {alias!r} is already registered")
             self._items[key] = obj
             self._display[key] = name

@@ -39,16 +39,17 @@ def tiny_missing_study(tmp_path_factory):
     import torch
 
     from mmstudy.config import as_plain
-    from mmstudy.missing.design import missing_cells
-    from mmstudy.report.missing import build_missing_report
+    from mmstudy.report.study_report import build_report
+    from mmstudy.studies.missing import KIND
+    from mmstudy.studies.missing.design import missing_cells
     from mmstudy.study.runner import run_study
     from tiny_study import tiny_missing_spec
 
     torch.set_num_threads(1)
     spec = tiny_missing_spec()
     folder = tmp_path_factory.mktemp("tiny-missing")
-    cells = missing_cells(spec, ["image", "text"])
+    cells = missing_cells(spec, KIND.parse_section(spec), ["image", "text"])
     summary = run_study(cells, folder, progress=False, meta={"kind": "missing", "spec": as_plain(spec)})
     assert not summary.failed, summary.failed
-    build_missing_report(folder)
+    build_report(folder)
     return folder

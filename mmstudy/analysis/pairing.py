@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..report.results import StudyResults
 from ..stats.compare import compare_family
 from ..stats.corrections import adjust_pvalues
+from ..study.results import StudyResults
 
 
 @dataclass(frozen=True)
@@ -78,14 +78,3 @@ def compare_groups(results: StudyResults, pairs: list[GroupPair], metric: str, *
     if finite.any():
         table.loc[finite, "seed_p_adj"] = adjust_pvalues(table.loc[finite, "seed_pvalue"].to_numpy(), correction)
     return table
-
-
-def seed_summary(values: pd.Series, confidence: float = 0.95) -> dict:
-    """Mean over seeds with a t-based confidence interval of the seed-level means."""
-    x = values.to_numpy(dtype=float)
-    n = len(x)
-    mean = float(x.mean())
-    if n < 2:
-        return {"mean": mean, "ci_low": np.nan, "ci_high": np.nan, "n_seeds": n}
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
-    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n_seeds": n}

@@ -212,3 +212,20 @@ def _draw(n_items: int, candidates: np.ndarray, rate: float, seed: int, stream: 
     chosen = np.zeros(n_items, bool)
     chosen[pool[np.argsort(priority[pool], kind="stable")[:count]]] = True
     return chosen
+
+
+def parse_setting(setting: str, modalities: list[str]) -> tuple[str, str | None]:
+    """'single:text' -> ('single', 'text'); checks the modality exists and the setting fits."""
+    kind, _, target = setting.partition(":")
+    if kind not in ("single", "same", "independent", "natural"):
+        raise ConfigError(f"missing.settings: unknown setting {setting!r}; expected single:<modality>, "
+                          "same, independent or natural")
+    if kind == "single":
+        target = target or (modalities[0] if modalities else "")
+        if target not in modalities:
+            raise ConfigError(f"missing.settings: {setting!r} names modality {target!r}; "
+                              f"the dataset has {modalities}")
+    elif kind in ("same", "independent") and len(modalities) < 2:
+        raise ConfigError(f"missing.settings: {kind!r} masks several modalities together, but the dataset has "
+                          f"only {modalities}; use 'single:{modalities[0] if modalities else '<name>'}'")
+    return kind, target or None

@@ -1,4 +1,4 @@
-"""Automated rigor checks of a finished study, recomputed from the cells' result.json manifests.
+"""Automated rigor checks of a finished study, recomputed from the cells' manifests.
 
 Each check recomputes what it can (the validation argmax, the train checksum, seed counts)
 instead of trusting a flag, and states its verdict in one sentence with counts and ids.
@@ -13,10 +13,14 @@ from dataclasses import dataclass
 from numbers import Real
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+import pandas as pd
+
 from ..errors import ConfigError, DataError
 from ..hashing import canonical_json
+from ..study.manifest import CellManifest
+from ..training.loop import TrainConfig
 
-Pair = tuple[Mapping, Mapping]
+Pair = tuple[CellManifest, CellManifest]
 BUDGET_KEYS = ("epochs", "patience", "max_seconds")
 
 
@@ -29,9 +33,11 @@ class AuditCheck:
     evidence: str
 
 
-def audit_study(manifests: list[dict], comparisons: list[tuple[str, str]] | None = None,
+def audit_study(manifests: Sequence[CellManifest | Mapping], comparisons: list[tuple[str, str]] | None = None,
                 min_seeds: int = 3) -> list[AuditCheck]:
-    """Run every check over the cells' manifests (loaded result.json dicts, each with "fingerprint")."""
+    """Run every check over the cells' manifests (typed, or result.json mappings with "fingerprint")."""
+    manifests = [m if isinstance(m, CellManifest) else CellManifest.from_dict(m, where=f"manifest #{i}")
+                 for i, m in enumerate(manifests)]
     if not manifests:
         raise DataError("audit_study needs at least one cell manifest, got none")
     if min_seeds < 1:
@@ -40,6 +46,11 @@ def audit_study(manifests: list[dict], comparisons: list[tuple[str, str]] | None
     return [check_same_split(pairs), check_test_once(manifests), check_selection(manifests),
             check_graphs(manifests), check_protocol(manifests), check_budget(manifests, pairs),
             check_seeds(manifests, min_seeds)]
+
+
+def audit_table(checks: Sequence[AuditCheck]) -> pd.DataFrame:
+    """The checks as the report's (and `verify`'s) audit table: check, passed, evidence."""
+    return pd.DataFrame([{"check": c.name, "passed": c.passed, "evidence": c.evidence} for c in checks])
 
 
 def format_checks(checks: Sequence[AuditCheck]) -> list[str]:
@@ -58,67 +69,65 @@ def check_same_split(pairs: list[Pair]) -> AuditCheck:
     if issues:
         return AuditCheck(name, False, f"{len(issues)} problem(s) among {len(cells)} compared cells: "
                                        + _listing(issues))
-    by_dataset = _group_by(cells, lambda m: _get(m, "dataset", "name"))
+    by_dataset = _group_by(cells, lambda m: m.dataset.name)
     parts = [_split_summary(ds, group) for ds, group in by_dataset.items()]
-    n_dropped = sum(_dropped(a) != _dropped(b) for a, b in pairs)
+    n_dropped = sum(a.is_dropped != b.is_dropped for a, b in pairs)
     note = f"; {n_dropped} comparison(s) with a `dropped` cell use the common-item view" if n_dropped else ""
     return AuditCheck(name, True, "; ".join(parts) + note)
 
 
-def check_test_once(manifests: list[Mapping]) -> AuditCheck:
+def check_test_once(manifests: list[CellManifest]) -> AuditCheck:
     """Every cell evaluated the test part exactly once and no tuning trial carries a test score."""
-    issues = [f"{_name(m)} has {_get(m, 'test', 'evaluations')} test evaluations"
-              for m in manifests if _get(m, "test", "evaluations") != 1]
+    issues = [f"{_name(m)} has {m.test.evaluations} test evaluations" for m in manifests if m.test.evaluations != 1]
     issues += [f"{_name(m)} records test scores in its tuning trials" for m in manifests
-               if any("test" in t for t in _get(m, "selection", "trials") or [])]
+               if any("test" in t.to_dict() for t in m.selection.trials)]
     if issues:
         return AuditCheck("test scored once", False, _listing(issues))
     return AuditCheck("test scored once", True, f"all {len(manifests)} cells scored the test part exactly "
                                                  "once, after selection; no tuning trial holds a test score")
 
 
-def check_selection(manifests: list[Mapping]) -> AuditCheck:
+def check_selection(manifests: list[CellManifest]) -> AuditCheck:
     """Selection used validation and picked the argmax of the recorded validation trials."""
     issues = [i for m in manifests if (i := _selection_issue(m))]
     if issues:
         return AuditCheck("selection on validation only", False,
                           f"{len(issues)} of {len(manifests)} cells: " + _listing(issues))
-    trials = sum(len(_get(m, "selection", "trials")) for m in manifests)
-    metrics = sorted({str(_get(m, "selection", "metric")) for m in manifests})
+    trials = sum(len(m.selection.trials) for m in manifests)
+    metrics = sorted({str(m.selection.metric) for m in manifests})
     return AuditCheck("selection on validation only", True,
                       f"all {len(manifests)} cells selected the best of their {trials} validation trials "
                       f"in total (metric {', '.join(metrics)}); argmax recomputed, selection.on = 'valid'")
 
 
-def check_graphs(manifests: list[Mapping]) -> AuditCheck:
+def check_graphs(manifests: list[CellManifest]) -> AuditCheck:
     """Imputation graphs were built from the training interactions of the cell's own split."""
     name = "imputation graphs from training only"
-    graphed = [m for m in manifests if not _dropped(m) and _get(m, "missing", "graph")]
-    n_dropped = sum(map(_dropped, manifests))
+    graphed = [m for m in manifests if not m.is_dropped and m.missing.graph]
+    n_dropped = sum(m.is_dropped for m in manifests)
     dropped_note = f"; {n_dropped} `dropped` cell(s) use no graph" if n_dropped else ""
     if not graphed:
         return AuditCheck(name, True, "no cell imputes over a co-interaction graph" + dropped_note)
     issues = [i for m in graphed if (i := _graph_issue(m))]
     if issues:
         return AuditCheck(name, False, f"{len(issues)} of {len(graphed)} graph-imputed cells: " + _listing(issues))
-    trains = sorted({_short(_get(m, "split", "train_checksum")) for m in graphed})
+    trains = sorted({_short(m.split.train_checksum) for m in graphed})
     return AuditCheck(name, True, f"all {len(graphed)} graph-imputed cells built their graph from the train "
                                   f"part (train checksum {', '.join(trains)} matches){dropped_note}")
 
 
-def check_protocol(manifests: list[Mapping]) -> AuditCheck:
+def check_protocol(manifests: list[CellManifest]) -> AuditCheck:
     """Test metrics rank the full catalogue with train and validation items masked."""
-    issues = [f"{_name(m)} uses protocol {_get(m, 'test', 'protocol')!r}" for m in manifests
-              if _get(m, "test", "protocol") != "full-ranking"]
+    issues = [f"{_name(m)} uses protocol {m.test.protocol!r}" for m in manifests if m.test.protocol != "full-ranking"]
     issues += [f"{_name(m)} does not mask train+valid items at test" for m in manifests
-               if not {"train", "valid"} <= set(_get(m, "test", "masked_at_test") or ())]
+               if not {"train", "valid"} <= set(m.test.masked_at_test or ())]
     if issues:
         return AuditCheck("full-ranking metrics", False, _listing(issues))
     return AuditCheck("full-ranking metrics", True, f"all {len(manifests)} cells ranked every item "
                                                      "(protocol 'full-ranking', train and valid items masked)")
 
 
-def check_budget(manifests: list[Mapping], pairs: list[Pair]) -> AuditCheck:
+def check_budget(manifests: list[CellManifest], pairs: list[Pair]) -> AuditCheck:
     """Compared cells tried equally many model settings; every cell had the same training budget."""
     budgets = _group_by(manifests, _budget)
     unequal = [(a, b) for a, b in pairs if _grid_size(a) != _grid_size(b)]
@@ -134,9 +143,9 @@ def check_budget(manifests: list[Mapping], pairs: list[Pair]) -> AuditCheck:
                       f"{per_model}training budget {next(iter(budgets))} in all {len(manifests)} cells")
 
 
-def check_seeds(manifests: list[Mapping], min_seeds: int) -> AuditCheck:
+def check_seeds(manifests: list[CellManifest], min_seeds: int) -> AuditCheck:
     """Every configuration (cells differing only in the training seed) has >= min_seeds seeds."""
-    groups = {k: {_get(m, "seeds", "training") for m in ms}
+    groups = {k: {m.seeds.training for m in ms}
               for k, ms in _group_by(manifests, _configuration).items()}
     few = {k: s for k, s in groups.items() if len(s) < min_seeds}
     if few:
@@ -148,100 +157,98 @@ def check_seeds(manifests: list[Mapping], min_seeds: int) -> AuditCheck:
                                             f"seeds ({min(counts)}-{max(counts)} each)")
 
 
-def _evaluated_split_issue(m: Mapping) -> str | None:
-    declared, evaluated = _get(m, "split", "checksum"), m.get("evaluated_split_checksum")
-    if not _dropped(m) and evaluated != declared:
+def _evaluated_split_issue(m: CellManifest) -> str | None:
+    declared, evaluated = m.split.checksum, m.evaluated_split_checksum
+    if not m.is_dropped and evaluated != declared:
         return f"{_name(m)} was evaluated on split {_short(evaluated)}, not its split {_short(declared)}"
     return None
 
 
-def _pair_split_issue(a: Mapping, b: Mapping) -> str | None:
+def _pair_split_issue(a: CellManifest, b: CellManifest) -> str | None:
     pair = f"{_name(a)} vs {_name(b)}"
-    for path, what in ((("dataset", "name"), "datasets"), (("split", "checksum"), "splits"),
-                       (("dataset", "fingerprint"), "dataset fingerprints")):
-        if _get(a, *path) != _get(b, *path):
-            return f"{pair} use different {what} ({_short(_get(a, *path))} / {_short(_get(b, *path))})"
-    users = _get(a, "test", "users"), _get(b, "test", "users")
-    if not (_dropped(a) or _dropped(b)) and users[0] != users[1]:
+    for value, what in ((lambda m: m.dataset.name, "datasets"), (lambda m: m.split.checksum, "splits"),
+                        (lambda m: m.dataset.fingerprint, "dataset fingerprints")):
+        if value(a) != value(b):
+            return f"{pair} use different {what} ({_short(value(a))} / {_short(value(b))})"
+    users = a.test.users, b.test.users
+    if not (a.is_dropped or b.is_dropped) and users[0] != users[1]:
         return f"{pair} have {users[0]} and {users[1]} test users"
     return None
 
 
-def _split_summary(dataset: str, cells: list[Mapping]) -> str:
-    split = _short(_get(cells[0], "split", "checksum"))
-    users = sorted({_get(m, "test", "users") for m in cells if not _dropped(m)}, key=str)
+def _split_summary(dataset: str, cells: list[CellManifest]) -> str:
+    split = _short(cells[0].split.checksum)
+    users = sorted({m.test.users for m in cells if not m.is_dropped}, key=str)
     user_text = f"; {'/'.join(map(str, users))} test users in every non-dropped cell" if users else ""
     return f"all {len(cells)} compared {dataset} cells share split {split}{user_text}"
 
 
-def _selection_issue(m: Mapping) -> str | None:
-    sel, cell = m.get("selection") or {}, m.get("cell") or {}
-    if sel.get("on") != "valid":
-        return f"{_name(m)} selected on {sel.get('on')!r}"
-    scored = [t for t in sel.get("trials") or []
-              if isinstance(t.get("valid"), Real) and math.isfinite(t["valid"])]
+def _selection_issue(m: CellManifest) -> str | None:
+    sel = m.selection
+    if sel.on != "valid":
+        return f"{_name(m)} selected on {sel.on!r}"
+    scored = [t for t in sel.trials if isinstance(t.valid, Real) and math.isfinite(t.valid)]
     if not scored:
         return f"{_name(m)} has no trial with a finite validation score"
-    best = max(t["valid"] for t in scored)
-    chosen = (sel.get("selected_params"), sel.get("selected_imputer_params") or {})
-    winners = [({**(cell.get("params") or {}), **t.get("params", {})}, t.get("imputer_params") or {})
-               for t in scored if t["valid"] == best]
-    if chosen not in winners or sel.get("best_valid") != best:
-        return (f"{_name(m)} selected {chosen} (valid {sel.get('best_valid')}) but the best validation "
+    best = max(t.valid for t in scored)
+    chosen = (sel.selected_params, sel.selected_imputer_params or {})
+    fixed = dict(m.cell.params) if m.cell is not None else {}
+    winners = [({**fixed, **t.params}, t.imputer_params or {}) for t in scored if t.valid == best]
+    if chosen not in winners or sel.best_valid != best:
+        return (f"{_name(m)} selected {chosen} (valid {sel.best_valid}) but the best validation "
                 f"trial is {winners[0]} (valid {best})")
     return None
 
 
-def _graph_issue(m: Mapping) -> str | None:
-    graph, train = _get(m, "missing", "graph"), _get(m, "split", "train_checksum")
-    if graph.get("built_from") != "train":
-        return f"{_name(m)} built its graph from {graph.get('built_from')!r}"
+def _graph_issue(m: CellManifest) -> str | None:
+    graph, train = m.missing.graph, m.split.train_checksum
+    if graph.built_from != "train":
+        return f"{_name(m)} built its graph from {graph.built_from!r}"
     if train is None:
         return f"{_name(m)}: manifest lacks the train checksum (split.train_checksum)"
-    if graph.get("train_checksum") != train:
-        return (f"{_name(m)}: graph train checksum {_short(graph.get('train_checksum'))} is not the "
+    if graph.train_checksum != train:
+        return (f"{_name(m)}: graph train checksum {_short(graph.train_checksum)} is not the "
                 f"train part's {_short(train)}")
     return None
 
 
-def _budget(m: Mapping) -> str:
-    from ..training.loop import TrainConfig
-
-    train = _get(m, "cell", "train") or {}
+def _budget(m: CellManifest) -> str:
+    train = m.cell.train if m.cell is not None else {}
     return ", ".join(f"{k}={train.get(k, getattr(TrainConfig, k))}" for k in BUDGET_KEYS)
 
 
-def _grid_size(m: Mapping) -> int:
+def _grid_size(m: CellManifest) -> int:
     """Distinct model hyper-parameter settings tried (per imputer setting)."""
-    return len({canonical_json(t.get("params", {})) for t in _get(m, "selection", "trials") or []})
+    return len({canonical_json(t.params) for t in m.selection.trials})
 
 
-def _grid_summary(cells: list[Mapping]) -> str:
-    grids = _group_by(cells, lambda m: str(m.get("model")))
+def _grid_summary(cells: list[CellManifest]) -> str:
+    grids = _group_by(cells, lambda m: str(m.model))
     return "model settings per imputer setting: " + ", ".join(
         f"{k} {'/'.join(map(str, sorted({_grid_size(m) for m in ms})))}" for k, ms in sorted(grids.items()))
 
 
-def _configuration(m: Mapping) -> str:
+def _configuration(m: CellManifest) -> str:
     """Labels without the seed (the cell config without its seed when a cell has no labels)."""
-    labels = {k: v for k, v in (m.get("labels") or {}).items() if k != "seed"}
+    labels = {k: v for k, v in m.labels.items() if k != "seed"}
     if labels:
         return ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
-    return canonical_json({k: v for k, v in (m.get("cell") or {}).items() if k not in ("seed", "labels")})
+    cell = m.cell.to_dict() if m.cell is not None else {}
+    return canonical_json({k: v for k, v in cell.items() if k not in ("seed", "labels")})
 
 
-def _index(manifests: list[Mapping]) -> dict[str, Mapping]:
-    by_fp: dict[str, Mapping] = {}
+def _index(manifests: list[CellManifest]) -> dict[str, CellManifest]:
+    by_fp: dict[str, CellManifest] = {}
     for i, m in enumerate(manifests):
-        if not isinstance(m, Mapping) or "fingerprint" not in m:
+        if not m.fingerprint:
             raise DataError(f"manifest #{i} has no 'fingerprint' key (expected a cell's result.json)")
-        if m["fingerprint"] in by_fp:
-            raise DataError(f"cell {m['fingerprint']} appears twice among the manifests")
-        by_fp[m["fingerprint"]] = m
+        if m.fingerprint in by_fp:
+            raise DataError(f"cell {m.fingerprint} appears twice among the manifests")
+        by_fp[m.fingerprint] = m
     return by_fp
 
 
-def _pairs(by_fp: dict[str, Mapping], comparisons: list[tuple[str, str]] | None) -> list[Pair]:
+def _pairs(by_fp: dict[str, CellManifest], comparisons: list[tuple[str, str]] | None) -> list[Pair]:
     """The compared pairs; with None, each cell against one anchor cell of its dataset (the
     compared quantities must all be equal, so a star of pairs checks every pair)."""
     if comparisons is not None:
@@ -250,36 +257,26 @@ def _pairs(by_fp: dict[str, Mapping], comparisons: list[tuple[str, str]] | None)
             raise DataError(f"comparison names cell {missing[0]!r}, which is not among the manifests")
         return [(by_fp[a], by_fp[b]) for a, b in comparisons]
     pairs = []
-    for cells in _group_by(by_fp.values(), lambda m: _get(m, "dataset", "name")).values():
-        anchor = next((m for m in cells if not _dropped(m)), cells[0])
+    for cells in _group_by(by_fp.values(), lambda m: m.dataset.name).values():
+        anchor = next((m for m in cells if not m.is_dropped), cells[0])
         pairs += [(anchor, m) for m in cells if m is not anchor]
     return pairs
 
 
-def _group_by(manifests: Iterable[Mapping], key: Callable[[Mapping], Any]) -> dict[Any, list[Mapping]]:
-    groups: dict[Any, list[Mapping]] = defaultdict(list)
+def _group_by(manifests: Iterable[CellManifest], key: Callable[[CellManifest], Any]) -> dict[Any, list[CellManifest]]:
+    groups: dict[Any, list[CellManifest]] = defaultdict(list)
     for m in manifests:
         groups[key(m)].append(m)
     return groups
 
 
-def _cells_of(pairs: list[Pair]) -> list[Mapping]:
-    return list({m["fingerprint"]: m for pair in pairs for m in pair}.values())
+def _cells_of(pairs: list[Pair]) -> list[CellManifest]:
+    return list({m.fingerprint: m for pair in pairs for m in pair}.values())
 
 
-def _get(m: Mapping, *keys: str) -> Any:
-    for key in keys:
-        m = m.get(key) if isinstance(m, Mapping) else None
-    return m
-
-
-def _dropped(m: Mapping) -> bool:
-    return str(_get(m, "missing", "strategy") or "").lower() == "dropped"
-
-
-def _name(m: Mapping) -> str:
-    labels = "/".join(map(str, (m.get("labels") or {}).values()))
-    return f"{_short(m.get('fingerprint'))} ({labels})" if labels else _short(m.get("fingerprint"))
+def _name(m: CellManifest) -> str:
+    labels = "/".join(map(str, m.labels.values()))
+    return f"{_short(m.fingerprint)} ({labels})" if labels else _short(m.fingerprint)
 
 
 def _short(value: Any) -> str:

@@ -5,23 +5,10 @@ import argparse
 from pathlib import Path
 
 
-def builders() -> dict:
-    """Report builder per study kind (recorded in study.json as `kind`)."""
-    from .extractors import build_extractors_report
-    from .fusion import build_fusion_report
-    from .missing import build_missing_report
-    return {"missing": build_missing_report, "fusion": build_fusion_report, "extractors": build_extractors_report}
-
-
 def cmd_report(args: argparse.Namespace) -> int:
-    from .results import StudyResults
+    from .study_report import build_report
 
-    kind = StudyResults.load(args.folder).study.get("kind", "")
-    build = builders().get(kind)
-    if build is None:
-        print(f"error: {args.folder}: no report builder for study kind {kind!r}; known: {sorted(builders())}")
-        return 2
-    print(f"report: {build(Path(args.folder))}")
+    print(f"report: {build_report(Path(args.folder))}")
     return 0
 
 

@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .results import StudyResults
+from ..study.kinds import study_kind
+from ..study.results import StudyResults
+from .audit import audit_study, audit_table
 from .writer import RAW_TABLES
 
 RTOL, ATOL = 1e-9, 1e-12
@@ -31,7 +33,7 @@ def verify(folder: Path) -> tuple[list[str], int]:
         except DataError as exc:
             problems.append(str(exc))
             continue
-        for column, value in manifest["test"]["mean"].items():
+        for column, value in manifest.test.mean.items():
             if column in per_user.columns:
                 checked += 1
                 if not np.isclose(per_user[column].mean(), value, rtol=RTOL, atol=ATOL):
@@ -48,18 +50,9 @@ def verify(folder: Path) -> tuple[list[str], int]:
 
 
 def recompute_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
-    from ..analysis import analysers
-    from .audit import audit_study
-    from .missing import analysis_config
-
-    kind = results.study.get("kind", "")
-    analyse = analysers().get(kind)
-    if analyse is None:
-        raise DataError(f"{results.folder}: no analysis for study kind {kind!r}")
-    cfg = analysis_config(results)
-    tables = {k: v for k, v in analyse(results, cfg).items() if not v.empty}
-    checks = audit_study(list(results.manifests.values()), min_seeds=cfg.min_seeds)
-    tables["audit"] = pd.DataFrame([{"check": c.name, "passed": c.passed, "evidence": c.evidence} for c in checks])
+    """Every table of the study's kind, and the audit, recomputed from the stored files."""
+    tables = {k: v for k, v in study_kind(results.kind).analyse(results).items() if not v.empty}
+    tables["audit"] = audit_table(audit_study(list(results.manifests.values()), min_seeds=results.analysis.min_seeds))
     return tables
 
 

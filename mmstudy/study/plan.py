@@ -9,7 +9,6 @@ to the cell's full epoch budget (an upper bound: early stopping can only shorten
 from __future__ import annotations
 
 import heapq
-import json
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,10 +17,13 @@ from pathlib import Path
 from ..data.holdout import split_key
 from ..device import resolve_device
 from ..hashing import fingerprint
+from ..training import TrainConfig
 from .cell import Cell
-from .pipeline import Workspace, grid_points, run_cell
-from .runner import cpu_cores, threads_per_worker, torch_settings
+from .executor import run_cell
+from .manifest import CellManifest
 from .store import ResultStore
+from .worker import cpu_cores, threads_per_worker, torch_settings
+from .workspace import Workspace, grid_points
 
 
 @dataclass
@@ -143,8 +145,8 @@ def recorded_timings(cells: list[Cell], finished: set[str], store: ResultStore) 
     per_model: dict[str, list[float]] = {}
     for cell in cells:
         if cell.fingerprint in finished:
-            manifest = json.loads((store.cell_dir(cell.fingerprint) / "result.json").read_text())
-            per_model.setdefault(cell.model, []).append(manifest["timing"]["total_seconds"] / trials(cell))
+            manifest = store.manifest(cell.fingerprint)
+            per_model.setdefault(cell.model, []).append(manifest.timing.total_seconds / trials(cell))
     return {m: ModelTiming(sum(v) / len(v), f"recorded, {len(v)} finished cells") for m, v in per_model.items()}
 
 
@@ -172,17 +174,15 @@ def sample_timings(cells: list[Cell], models: list[str], n: int, max_seconds: fl
     return out
 
 
-def _timing_from_sample(manifest: dict, cell: Cell, budget: float) -> ModelTiming:
-    from ..training import TrainConfig
-
-    timing, n = manifest["timing"], trials(cell)
+def _timing_from_sample(manifest: CellManifest, cell: Cell, budget: float) -> ModelTiming:
+    timing, n = manifest.timing, trials(cell)
     epochs = TrainConfig.from_dict(dict(cell.train)).epochs
-    if timing["epochs_run"] >= epochs or timing["train_seconds"] < 0.9 * budget:
-        return ModelTiming(timing["total_seconds"] / n, "sampled, ran to the end")
-    overhead = max(0.0, timing["total_seconds"] - n * timing["train_seconds"]) / n
-    per_epoch = timing["train_seconds"] / timing["epochs_run"]
+    if timing.epochs_run >= epochs or timing.train_seconds < 0.9 * budget:
+        return ModelTiming(timing.total_seconds / n, "sampled, ran to the end")
+    overhead = max(0.0, timing.total_seconds - n * timing.train_seconds) / n
+    per_epoch = timing.train_seconds / timing.epochs_run
     return ModelTiming(overhead + epochs * per_epoch,
-                       f"sampled {timing['epochs_run']} epochs, extrapolated to {epochs} (upper bound)")
+                       f"sampled {timing.epochs_run} epochs, extrapolated to {epochs} (upper bound)")
 
 
 def make_plan(cells: list[Cell], output: str | Path, *, name: str = "study", jobs: int = 1,

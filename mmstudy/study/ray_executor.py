@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 
 from ..errors import ConfigError
 from .cell import Cell
+from .worker import cpu_cores, execute_cell
 
 INSTALL_HINT = 'the ray executor needs Ray; install it with: pip install "mmstudy[ray]"'
 
@@ -64,7 +65,6 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     if address:
         ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
     else:
-        from .runner import cpu_cores
         ray.init(num_cpus=num_cpus or cpu_cores(), include_dashboard=False, log_to_driver=False,
                  logging_level=logging.ERROR)
     try:
@@ -77,8 +77,6 @@ def run_with_ray(cells: list[Cell], output: str, cache_dir: str, device: str, ad
                  record: Callable[..., None], cpus: int = 1) -> str:
     """Run `cells` as Ray tasks, calling `record(fingerprint, error, seconds)` as each finishes;
     returns the device the cells ran on."""
-    from .runner import execute_cell
-
     with ray_session(address) as ray:
         device = cluster_device(ray, device)
         task = ray.remote(execute_cell).options(**cell_resources(device, cpus), max_retries=1)

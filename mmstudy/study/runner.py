@@ -15,12 +15,10 @@ import multiprocessing
 import os
 import threading
 import time
-import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 from tqdm.auto import tqdm
 
@@ -28,7 +26,8 @@ from ..device import resolve_device
 from ..errors import ConfigError
 from ..hashing import fingerprint, write_json
 from .cell import Cell
-from .pipeline import Workspace, run_cell
+from .worker import execute_cell, threads_per_worker
+from .workspace import Workspace
 from .store import ResultStore
 
 EXECUTORS = ("local", "ray")
@@ -54,64 +53,6 @@ def chain_fingerprints(fingerprints: Iterable[str]) -> str:
     for fp in fingerprints:
         head = fingerprint([head, fp])
     return head
-
-
-def cpu_cores() -> int:
-    """CPU cores this process may use (its affinity mask where the OS reports one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-def threads_per_worker(jobs: int, cores: int | None = None) -> int:
-    """Torch threads for each of `jobs` concurrent cells: the cores split evenly, at least one."""
-    return max(1, (cores or cpu_cores()) // max(1, jobs))
-
-
-@contextmanager
-def torch_settings(threads: int | None, deterministic: bool = False) -> Iterator[None]:
-    """Run the block with `threads` torch threads (None: unchanged) and, if asked, deterministic
-    algorithms, then restore both. Deterministic mode matters on CPU too: with more than one
-    thread, the backward of indexing with repeated indices (every mini-batch gather) adds with
-    atomics in a varying order unless it is on."""
-    import torch
-
-    before = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
-              torch.is_deterministic_algorithms_warn_only_enabled())
-    if threads:
-        torch.set_num_threads(threads)
-    if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)  # never fail a cell over it
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before[0])
-        torch.use_deterministic_algorithms(before[1], warn_only=before[2])
-
-
-def execute_cell(cell_dict: dict, output: str, cache_dir: str | None, device: str,
-                 threads: int | None) -> tuple[str, str | None, float]:
-    """Worker body: run one cell and store it; returns (fingerprint, error or None, seconds)."""
-    cell = Cell.from_dict(cell_dict)
-    fp, started = cell.fingerprint, time.perf_counter()
-    try:
-        with torch_settings(threads, deterministic=device == "cpu"):  # same results for any executor
-            outcome = run_cell(cell, _workspace(cache_dir), device=device)
-        outcome.manifest["environment"]["torch_deterministic"] = device == "cpu"
-        ResultStore(output).write(fp, outcome.per_user, outcome.manifest, outcome.tables)
-        return fp, None, time.perf_counter() - started
-    except Exception as exc:  # a failing cell must not stop the study
-        return fp, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}", time.perf_counter() - started
-
-
-_WORKSPACES: dict = {}
-
-
-def _workspace(cache_dir: str | None) -> Workspace:
-    """One Workspace per process and cache folder, so cells in a process share loaded data."""
-    if cache_dir not in _WORKSPACES:
-        _WORKSPACES[cache_dir] = Workspace(cache_dir)
-    return _WORKSPACES[cache_dir]
 
 
 def pending_cells(cells: list[Cell], store: ResultStore) -> tuple[list[Cell], list[str]]:

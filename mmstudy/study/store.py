@@ -12,6 +12,7 @@ done only when both exist and the checksum matches, so a killed or corrupted cel
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
@@ -19,6 +20,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..hashing import atomic_path, file_sha256, write_json
+from .manifest import CellManifest
 
 
 class ResultStore:
@@ -37,7 +39,7 @@ class ResultStore:
             return False
         return True
 
-    def write(self, fingerprint: str, per_user: pd.DataFrame, manifest: dict,
+    def write(self, fingerprint: str, per_user: pd.DataFrame, manifest: CellManifest,
               extra_tables: dict[str, pd.DataFrame] | None = None) -> Path:
         """Write per-user metrics (and optional extra tables), then the manifest, atomically."""
         folder = self.cell_dir(fingerprint)
@@ -48,14 +50,19 @@ class ResultStore:
             with atomic_path(path) as tmp:
                 table.to_parquet(tmp)
             files[name] = file_sha256(path)
-        write_json(folder / "result.json", {**manifest, "fingerprint": fingerprint, "files": files})
+        write_json(folder / "result.json", replace(manifest, fingerprint=fingerprint, files=files).to_dict())
         return folder
 
-    def load(self, fingerprint: str) -> tuple[pd.DataFrame, dict]:
+    def manifest(self, fingerprint: str) -> CellManifest:
+        """A cell's manifest (result.json), typed; its data files are not read."""
+        path = self.cell_dir(fingerprint) / "result.json"
+        return CellManifest.from_dict(json.loads(path.read_text()), where=str(path))
+
+    def load(self, fingerprint: str) -> tuple[pd.DataFrame, CellManifest]:
         """(per-user metrics, manifest); raises DataError when a file does not match its checksum."""
         folder = self.cell_dir(fingerprint)
-        manifest = json.loads((folder / "result.json").read_text())
-        for name, digest in manifest.get("files", {}).items():
+        manifest = self.manifest(fingerprint)
+        for name, digest in manifest.files.items():
             actual = file_sha256(folder / f"{name}.parquet")
             if actual != digest:
                 raise DataError(f"{folder / (name + '.parquet')}: checksum {actual[:12]} does not match "

@@ -2,8 +2,9 @@
 import numpy as np
 import pandas as pd
 
-from mmstudy.analysis.pairing import GroupPair, compare_groups, matched_user_means, seed_summary
-from mmstudy.report.results import StudyResults
+from mmstudy.analysis.groups import seed_summary
+from mmstudy.analysis.pairing import GroupPair, compare_groups, matched_user_means
+from mmstudy.study.results import StudyResults
 
 
 def test_matched_user_means_average_over_seeds(tiny_missing_study):

@@ -5,7 +5,7 @@ from mmstudy.data import load_dataset, make_split
 from mmstudy.evaluation import evaluate
 from mmstudy.missing.handling import HandledData
 from mmstudy.models import make_model
-from mmstudy.study.pipeline import model_input
+from mmstudy.study.workspace import model_input
 from mmstudy.training import fit
 
 

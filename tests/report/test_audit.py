@@ -12,7 +12,7 @@ from mmstudy.hashing import array_sha256
 from mmstudy.missing.graph import co_interaction_graph
 from mmstudy.report.audit import AuditCheck, audit_study, format_checks
 from mmstudy.study.cell import Cell, DataConfig, MissingConfig
-from mmstudy.study.pipeline import grid_points
+from mmstudy.study.workspace import grid_points
 
 SPLIT = "3f2a9c1b0d" + "a" * 54
 KEPT_SPLIT = "77c01d9e42" + "b" * 54

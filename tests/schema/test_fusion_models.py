@@ -9,7 +9,8 @@ from mmstudy.errors import ConfigError
 from mmstudy.evaluation import evaluate_metric
 from mmstudy.models import ModelInput, make_model
 from mmstudy.study.cell import Cell, DataConfig
-from mmstudy.study.pipeline import Workspace, run_cell
+from mmstudy.study.executor import run_cell
+from mmstudy.study.workspace import Workspace
 from mmstudy.training import fit
 
 BACKBONES = ["MF-Fusion", "LightGCN-Fusion"]
@@ -75,13 +76,13 @@ def test_the_pipeline_fuses_early_and_passes_intermediate_settings():
     ws = Workspace()
     base = Cell(data=SMALL, model="MF-Fusion", params={"embedding_size": 8}, train={"epochs": 1})
     early = run_cell(base.with_(fusion={"point": "early", "operator": "concat"}), ws).manifest
-    assert list(early["features"]) == ["fused"] and early["features"]["fused"]["dim"] == 64 + 48
+    assert list(early.features) == ["fused"] and early.features["fused"].dim == 64 + 48
     mid = run_cell(base.with_(fusion={"point": "intermediate", "representation": "coordinated",
                                       "operator": "concat"}), ws).manifest
-    assert list(mid["features"]) == ["image", "text"]
-    joint = run_cell(base, ws).manifest["n_parameters"]
+    assert list(mid.features) == ["image", "text"]
+    joint = run_cell(base, ws).manifest.n_parameters
     # one more projection bias (8) and, for the concat of two 8-d projections, 8 more user columns
-    assert mid["n_parameters"] == joint + 8 + 120 * 8
+    assert mid.n_parameters == joint + 8 + 120 * 8
     with pytest.raises(ConfigError, match="do not also set them"):
         run_cell(base.with_(params={"operator": "sum"}, fusion={"point": "intermediate", "operator": "sum",
                                                                  "representation": "coordinated"}), ws)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mmstudy.study import plan as plan_module
+from mmstudy.study.manifest import CellManifest, Timing
 from mmstudy.study.plan import (ModelTiming, _timing_from_sample, duration, factor_counts, make_plan, makespan,
                                 trials)
 
@@ -86,21 +87,22 @@ def test_failed_sample_is_reported(tmp_path):
 
 def test_budget_cut_sample_is_extrapolated_to_all_epochs():
     cell = tiny_cell().with_(train={"epochs": 100})
-    manifest = {"timing": {"total_seconds": 12.0, "train_seconds": 10.0, "epochs_run": 5}}
+    manifest = CellManifest(timing=Timing(total_seconds=12.0, train_seconds=10.0, epochs_run=5))
     timing = _timing_from_sample(manifest, cell, budget=10.0)
     assert timing.per_trial == pytest.approx(2.0 + 100 * 2.0) and "upper bound" in timing.source
-    done = _timing_from_sample({"timing": {**manifest["timing"], "train_seconds": 3.0}}, cell, budget=10.0)
+    done = _timing_from_sample(CellManifest(timing=replace(manifest.timing, train_seconds=3.0)), cell, budget=10.0)
     assert done == ModelTiming(12.0, "sampled, ran to the end")
 
 
 def test_paper_scale_study_plans_in_seconds(tmp_path, monkeypatch):
-    from mmstudy.missing.design import missing_cells
+    from mmstudy.studies.missing import KIND
+    from mmstudy.studies.missing.design import missing_cells
     from mmstudy.study.spec import load_spec
 
     monkeypatch.setattr(plan_module, "run_cell", _no_training)
     started = time.perf_counter()
     spec = replace(load_spec(ROOT / "studies" / "missing-paper.yaml", "missing"), data=TINY_DATA)
-    cells = missing_cells(spec, ["image", "text"])
+    cells = missing_cells(spec, KIND.parse_section(spec), ["image", "text"])
     text = make_plan(cells, tmp_path / "out", name=spec.name, sample=0).text()
     assert len(cells) > 2000 and f"{len(cells)} cells" in text
     assert time.perf_counter() - started < 20

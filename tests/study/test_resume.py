@@ -20,18 +20,18 @@ from .study_toys import tiny_cell, tiny_cells
 # is written, so the test can stop the study between two cells.
 STUDY = """
 import json, sys, time
-from mmstudy.study import runner
+from mmstudy.study import runner, worker
 from mmstudy.study.cell import Cell
 
 cells = [Cell.from_dict(d) for d in json.load(open(sys.argv[1]))]
-run_cell, delay = runner.run_cell, float(sys.argv[3])
+run_cell, delay = worker.run_cell, float(sys.argv[3])
 
 def slowed(*args, **kwargs):
     outcome = run_cell(*args, **kwargs)
     time.sleep(delay)
     return outcome
 
-runner.run_cell = slowed  # in this process only: pool workers run at full speed
+worker.run_cell = slowed  # in this process only: pool workers run at full speed
 runner.run_study(cells, sys.argv[2], threads=1, jobs=int(sys.argv[4]), progress=False)
 """
 

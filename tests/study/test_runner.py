@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from mmstudy.errors import ConfigError
-from mmstudy.study import runner
-from mmstudy.study.runner import run_study, threads_per_worker, torch_settings
+from mmstudy.study import runner, worker
+from mmstudy.study.runner import run_study
+from mmstudy.study.worker import threads_per_worker, torch_settings
 from mmstudy.study.store import ResultStore
 
 from .study_toys import assert_same_tables, per_user_tables, tiny_cell, tiny_cells
@@ -21,14 +22,14 @@ def test_serial_run_finishes_every_cell(serial_run):
     assert study["summary"] == {"done": 4, "skipped": 0, "failed": {}}
     assert study["run"]["executor"] == "local" and study["device"] == "cpu"
     manifest = ResultStore(folder).load(cells[0].fingerprint)[1]
-    assert manifest["environment"]["hardware"]["device"] == "cpu"
-    assert manifest["environment"]["hardware"]["torch_threads"] == 1
-    assert manifest["environment"]["torch_deterministic"] is True
+    assert manifest.environment.hardware["device"] == "cpu"
+    assert manifest.environment.hardware["torch_threads"] == 1
+    assert manifest.environment.torch_deterministic is True
 
 
 def test_rerun_skips_finished_cells(serial_run, tmp_path, monkeypatch):
     folder, cells, _ = serial_run
-    monkeypatch.setattr(runner, "run_cell", _must_not_run)
+    monkeypatch.setattr(worker, "run_cell", _must_not_run)
     summary = run_study(cells, folder, threads=1, progress=False, cache_dir=tmp_path)
     assert summary.done == [] and sorted(summary.skipped) == sorted(c.fingerprint for c in cells)
 
@@ -45,8 +46,8 @@ def test_two_jobs_match_the_serial_run_exactly(serial_run, tmp_path):
     store = ResultStore(tmp_path)
     for cell in cells:
         manifest = store.load(cell.fingerprint)[1]
-        assert manifest["environment"]["hardware"]["torch_threads"] == threads_per_worker(2)
-        assert "reused_from" in manifest["split"]  # made once by the runner, loaded by the workers
+        assert manifest.environment.hardware["torch_threads"] == threads_per_worker(2)
+        assert "reused_from" in manifest.split.extra  # made once by the runner, loaded by the workers
     assert len(list((tmp_path / ".cache" / "splits").glob("*.npz"))) == 1
 
 
@@ -113,20 +114,20 @@ def test_second_cell_sharing_the_split_does_not_remake_it(tmp_path, monkeypatch)
     calls = []
     make_split = holdout.make_split
     monkeypatch.setattr(holdout, "make_split", lambda *a, **k: calls.append(1) or make_split(*a, **k))
-    monkeypatch.setattr(runner, "_WORKSPACES", {})
+    monkeypatch.setattr(worker, "_WORKSPACES", {})
     run_study([tiny_cell("BPR-MF", 7)], tmp_path, threads=1, progress=False)
-    monkeypatch.setattr(runner, "_WORKSPACES", {})  # as if a new process: only the disk cache is left
+    monkeypatch.setattr(worker, "_WORKSPACES", {})  # as if a new process: only the disk cache is left
     run_study([tiny_cell("LightGCN", 7)], tmp_path, threads=1, progress=False)
     assert len(calls) == 1
 
 
 def test_derived_graphs_are_reused_from_disk_by_a_new_workspace(tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "_WORKSPACES", {})
+    monkeypatch.setattr(worker, "_WORKSPACES", {})
     run_study([tiny_cell("LightGCN", 8)], tmp_path, threads=1, progress=False)
     assert list((tmp_path / ".cache" / "derived").glob("*.npz"))
-    monkeypatch.setattr(runner, "_WORKSPACES", {})
+    monkeypatch.setattr(worker, "_WORKSPACES", {})
     run_study([tiny_cell("LightGCN", 9)], tmp_path, threads=1, progress=False)
-    derived = runner._WORKSPACES[str(tmp_path / ".cache")].derived
+    derived = worker._WORKSPACES[str(tmp_path / ".cache")].derived
     assert derived.hits >= 1 and derived.misses == 0
 
 

@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 
 from mmstudy.errors import DataError
+from mmstudy.study.cell import Cell
+from mmstudy.study.manifest import SCHEMA_VERSION, CellManifest, Timing
 from mmstudy.study.store import ResultStore
 
 FP = "ab" * 32
@@ -16,14 +18,16 @@ FP = "ab" * 32
 def store(tmp_path):
     store = ResultStore(tmp_path)
     per_user = pd.DataFrame({"Recall@10": [0.5, 0.25]}, index=pd.Index([3, 7], name="user"))
-    store.write(FP, per_user, {"timing": {"total_seconds": 1.0}}, {"valid_curve": pd.DataFrame({"epoch": [1, 2]})})
+    manifest = CellManifest(schema_version=SCHEMA_VERSION, cell=Cell(), model="BPR-MF", timing=Timing(total_seconds=1.0))
+    store.write(FP, per_user, manifest, {"valid_curve": pd.DataFrame({"epoch": [1, 2]})})
     return store
 
 
 def test_write_then_load_round_trips(store):
     per_user, manifest = store.load(FP)
     assert per_user["Recall@10"].tolist() == [0.5, 0.25] and per_user.index.tolist() == [3, 7]
-    assert manifest["fingerprint"] == FP and set(manifest["files"]) == {"per_user", "valid_curve"}
+    assert manifest.fingerprint == FP and set(manifest.files) == {"per_user", "valid_curve"}
+    assert manifest.timing.total_seconds == 1.0 and manifest.cell == Cell() and manifest.schema_version == 2
     assert store.is_done(FP) and list(store.fingerprints()) == [FP]
     assert store.table(FP, "valid_curve")["epoch"].tolist() == [1, 2]
 

@@ -4,38 +4,25 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 
-from ..report.results import StudyResults
-from ..study.spec import AnalysisConfig
-from .pairing import GroupPair, compare_groups, seed_summary
+from ...analysis.groups import seed_groups, summary_table
+from ...analysis.pairing import GroupPair, compare_groups
+from ...study.manifest import CellManifest
+from ...study.results import StudyResults
 
 FACTORS = ["model", "setting", "strategy", "rate"]
 
 
-def _groups(cells: pd.DataFrame, keys: list[str]) -> dict[tuple, dict[int, str]]:
-    """{factor values: {seed: fingerprint}} for the given factor columns."""
-    out: dict[tuple, dict[int, str]] = {}
-    for row in cells.itertuples(index=False):
-        out.setdefault(tuple(getattr(row, k) for k in keys), {})[int(row.seed)] = row.fingerprint
-    return out
-
-
 def robustness(cells: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     """Mean and seed-level CI of each metric per (model, setting, strategy, rate)."""
-    rows = []
-    mm = cells[cells["role"] == "multimodal"]
-    for key, group in mm.groupby(FACTORS, sort=True):
-        for metric in metrics:
-            rows.append({**dict(zip(FACTORS, key)), "metric": metric, **seed_summary(group[metric])})
-    return pd.DataFrame(rows)
+    return summary_table(cells[cells["role"] == "multimodal"], FACTORS, metrics)
 
 
 def strategy_pairs(cells: pd.DataFrame, reference: str) -> list[GroupPair]:
     """Each strategy against the reference, per (model, setting, rate), seed-matched."""
     mm = cells[cells["role"] == "multimodal"]
-    groups = _groups(mm, FACTORS)
+    groups = seed_groups(mm, FACTORS)
     pairs = []
     for (model, setting, strategy, rate), fps in sorted(groups.items()):
         ref = groups.get((model, setting, reference, rate))
@@ -55,10 +42,10 @@ def cf_pairs(cells: pd.DataFrame, results: StudyResults) -> list[GroupPair]:
     """Each multimodal configuration against its CF counterpart (same seeds, same catalogue)."""
     mm = cells[cells["role"] == "multimodal"]
     cf = cells[cells["role"] == "cf"]
-    cf_groups = _groups(cf, ["model", "setting", "strategy", "rate"])
+    cf_groups = seed_groups(cf, ["model", "setting", "strategy", "rate"])
     pairs = []
-    for (model, setting, strategy, rate), fps in sorted(_groups(mm, FACTORS).items()):
-        counterpart = results.manifests[next(iter(fps.values()))]["cf_counterpart"]
+    for (model, setting, strategy, rate), fps in sorted(seed_groups(mm, FACTORS).items()):
+        counterpart = results.manifests[next(iter(fps.values()))].cf_counterpart
         base = (cf_groups.get((counterpart, setting, "dropped", rate)) if strategy == "dropped"
                 else cf_groups.get((counterpart, "none", "none", 0.0)))
         if counterpart is None or base is None:
@@ -72,10 +59,9 @@ def cf_pairs(cells: pd.DataFrame, results: StudyResults) -> list[GroupPair]:
 def dropped_losses(results: StudyResults) -> pd.DataFrame:
     rows = []
     for m in results.manifests.values():
-        lost = m.get("missing", {}).get("dropped")
-        if lost and m["labels"].get("role") == "multimodal":
-            rows.append({"setting": m["labels"]["setting"], "rate": m["labels"]["rate"],
-                         "seed": m["labels"]["seed"], **lost})
+        lost = m.missing.dropped
+        if lost and m.labels.get("role") == "multimodal":
+            rows.append({"setting": m.labels["setting"], "rate": m.labels["rate"], "seed": m.labels["seed"], **lost})
     if not rows:
         return pd.DataFrame()
     table = pd.DataFrame(rows).drop_duplicates(["setting", "rate", "seed"])
@@ -86,8 +72,8 @@ def homophily(results: StudyResults) -> pd.DataFrame:
     """Feature homophily of the training co-interaction graph per modality (observed rows)."""
     rows = []
     for m in results.manifests.values():
-        for modality, value in m.get("missing", {}).get("homophily", {}).items():
-            rows.append({"setting": m["labels"].get("setting"), "rate": m["labels"].get("rate"),
+        for modality, value in (m.missing.homophily or {}).items():
+            rows.append({"setting": m.labels.get("setting"), "rate": m.labels.get("rate"),
                          "modality": modality, "homophily": value})
     if not rows:
         return pd.DataFrame()
@@ -98,9 +84,9 @@ def chosen_imputer_params(results: StudyResults) -> pd.DataFrame:
     """Imputer settings chosen on validation: how often each value won, per configuration."""
     rows = []
     for m in results.manifests.values():
-        chosen = m["selection"].get("selected_imputer_params") or {}
-        if chosen and m["labels"].get("role") == "multimodal":
-            rows.append({k: m["labels"][k] for k in FACTORS} | {"chosen": json.dumps(chosen, sort_keys=True),
+        chosen = m.selection.selected_imputer_params or {}
+        if chosen and m.labels.get("role") == "multimodal":
+            rows.append({k: m.labels[k] for k in FACTORS} | {"chosen": json.dumps(chosen, sort_keys=True),
                                                                   "fallback_items": _fallbacks(m)})
     if not rows:
         return pd.DataFrame()
@@ -109,13 +95,14 @@ def chosen_imputer_params(results: StudyResults) -> pd.DataFrame:
             .agg(times_chosen=("fallback_items", "size"), fallback_items=("fallback_items", "mean")))
 
 
-def _fallbacks(manifest: dict) -> int:
-    imputation = manifest.get("missing", {}).get("imputation", {})
+def _fallbacks(manifest: CellManifest) -> int:
+    imputation = manifest.missing.imputation or {}
     return int(sum(v.get("fallback_items", 0) for v in imputation.values()))
 
 
-def analyse_missing(results: StudyResults, analysis: AnalysisConfig) -> dict[str, pd.DataFrame]:
+def analyse_missing(results: StudyResults) -> dict[str, pd.DataFrame]:
     """Every table the missing-modality report shows, keyed by table name."""
+    analysis = results.analysis
     cells = results.cells
     metrics = list(dict.fromkeys([analysis.metric, *analysis.metrics]))
     reference = analysis.reference or _reference(results)
@@ -132,5 +119,4 @@ def analyse_missing(results: StudyResults, analysis: AnalysisConfig) -> dict[str
 
 
 def _reference(results: StudyResults) -> str:
-    section = results.study.get("spec", {}).get("section", {})
-    return section.get("reference", "zeros")
+    return results.study.section.get("reference", "zeros")

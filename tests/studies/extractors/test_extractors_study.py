@@ -8,16 +8,17 @@ import pandas as pd
 import pytest
 import yaml
 
-from mmstudy.analysis import analysers
-from mmstudy.analysis.extractors import combination_label
 from mmstudy.errors import ConfigError
 from mmstudy.hashing import fingerprint
 from mmstudy.registry import UnknownNameError
-from mmstudy.report.commands import builders
 from mmstudy.report.verify import verify
-from mmstudy.studies.extractors import extractor_cells, main
+from mmstudy.studies.extractors import KIND, main
+from mmstudy.studies.extractors.analysis import combination_label
+from mmstudy.studies.extractors.design import extractor_cells
+from mmstudy.study.kinds import study_kind
 from mmstudy.study.cell import Cell, DataConfig
-from mmstudy.study.pipeline import Workspace, run_cell
+from mmstudy.study.executor import run_cell
+from mmstudy.study.workspace import Workspace
 from mmstudy.study.spec import parse_spec
 
 TINY = {"name": "synthetic", "options": {"n_users": 60, "n_items": 40, "n_interactions": 600, "seed": 2}}
@@ -43,7 +44,8 @@ def study(models=("VBPR",), **section):
 
 
 def cells_of(mapping):
-    return extractor_cells(parse_spec(mapping, "extractors", "test"))
+    spec = parse_spec(mapping, "extractors", "test")
+    return extractor_cells(spec, KIND.parse_section(spec))
 
 
 def test_grid_crosses_extractors_adds_ablations_and_cf():
@@ -123,12 +125,12 @@ def test_pipeline_extracts_through_the_store_and_records_it(tmp_path):
     assert again.modalities["text"].info["extractor"]["store"]["hit"] is True
     assert list(again.modalities) == ["text"]
     outcome = run_cell(Cell(data=featured, model="VBPR", train={"epochs": 1}), Workspace(tmp_path))
-    record = outcome.manifest["features"]["text"]["extractor"]
+    record = outcome.manifest.features["text"].extractor
     assert record["spec"] == {"preset": "minilm-l3-onnx"} and len(record["weights_sha256"]) == 64
     plain = run_cell(Cell(data=DataConfig(**TINY), model="VBPR", train={"epochs": 1}), Workspace(tmp_path))
-    assert outcome.manifest["dataset"]["fingerprint"] == plain.manifest["dataset"]["fingerprint"]  # as loaded
-    assert outcome.manifest["split"]["checksum"] == plain.manifest["split"]["checksum"]
-    assert outcome.manifest["dataset"]["modalities"]["text"] != plain.manifest["dataset"]["modalities"]["text"]
+    assert outcome.manifest.dataset.fingerprint == plain.manifest.dataset.fingerprint  # as loaded
+    assert outcome.manifest.split.checksum == plain.manifest.split.checksum
+    assert outcome.manifest.dataset.modalities["text"] != plain.manifest.dataset.modalities["text"]
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +154,7 @@ def test_tiny_study_writes_a_verified_report(tiny_study):
     assert (tiny_study / "report.pdf").stat().st_size > 10_000
     problems, checked = verify(tiny_study)
     assert problems == [] and checked > 100
-    assert "extractors" in analysers() and "extractors" in builders()
+    assert study_kind("extractors") is KIND
     tables = {p.stem for p in (tiny_study / "tables").glob("*.csv")}
     assert {"accuracy", "vs_reference", "ablations", "vs_cf", "extraction", "cka", "homophily",
             "design_checks", "audit"} <= tables

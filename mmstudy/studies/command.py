@@ -1,4 +1,5 @@
-"""The command line shared by every study (`python -m mmstudy.studies.<name>`)."""
+"""The command line every study kind shares (`python -m mmstudy.studies.<name>`): load the study
+file, apply flags, expand it into cells, plan or run them (resuming), then write the report."""
 from __future__ import annotations
 
 import argparse
@@ -6,12 +7,16 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 from ..cli import new_output_dir
+from ..config import as_plain
 from ..errors import MMStudyError
 from ..registry import UnknownNameError
-from ..study.spec import StudySpec
+from ..report.study_report import build_report
+from ..study.kinds import StudyKind
+from ..study.plan import make_plan
+from ..study.runner import run_study
+from ..study.spec import StudySpec, load_spec
 
 PACKAGE_STUDIES = Path(__file__).resolve().parents[2] / "studies"
 
@@ -62,42 +67,30 @@ def apply_common_overrides(spec: StudySpec, args: argparse.Namespace) -> StudySp
     return replace(spec, **changes) if changes else spec
 
 
-def run_study_command(name: str, argv: list[str] | None, default: str,
-                      load: Callable[[argparse.Namespace], StudySpec],
-                      build_cells: Callable[[StudySpec], list],
-                      build_report: Callable[[Path], Path],
-                      extra_args: Callable[[argparse.ArgumentParser], None] | None = None) -> int:
+def run_kind_command(kind: StudyKind, argv: list[str] | None = None) -> int:
     """Parse arguments, expand the study into cells, run them (resuming), then write the report."""
-    from ..study.runner import run_study
-
-    parser = study_parser(name, default)
-    if extra_args:
-        extra_args(parser)
+    parser = study_parser(kind.name, kind.default_config)
+    kind.options(parser)
     args = parser.parse_args(argv)
     try:
-        spec = apply_common_overrides(load(args), args)
-        cells = build_cells(spec)
-        output = Path(args.output) if args.output else new_output_dir(f"{name}-{spec.name}")
+        spec = load_spec(args.config, kind.name)
+        spec = apply_common_overrides(replace(spec, section=kind.apply_options(dict(spec.section), args)), args)
+        cells = kind.expand(spec)
+        output = Path(args.output) if args.output else new_output_dir(f"{kind.name}-{spec.name}")
         if args.plan:
-            from ..study.plan import make_plan
             print(make_plan(cells, output, name=spec.name, jobs=args.jobs, sample=args.plan_sample,
                             max_seconds=args.plan_max_seconds, device=args.device).text())
             return 0
         print(f"study {spec.name}: {len(cells)} cells -> {output}")
         started = time.time()
         summary = run_study(cells, output, executor=args.executor, jobs=args.jobs, device=args.device,
-                            threads=args.threads,
-                            ray_address=args.address, progress=not args.quiet,
-                            meta={"kind": name, "spec": _plain_spec(spec)})
+                            threads=args.threads, ray_address=args.address, progress=not args.quiet,
+                            meta={"kind": kind.name, "spec": as_plain(spec)})
         print(summary.line())
-        pdf = build_report(output)
-        print(f"report: {pdf}  ({time.time() - started:.0f} s)")
+        if kind.finish is not None:
+            kind.finish(output, args.device)
+        print(f"report: {build_report(output)}  ({time.time() - started:.0f} s)")
         return 1 if summary.failed else 0
     except (MMStudyError, UnknownNameError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-
-
-def _plain_spec(spec: StudySpec) -> dict:
-    from ..config import as_plain
-    return as_plain(spec)

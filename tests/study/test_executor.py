@@ -5,7 +5,9 @@ import torch
 
 from tiny_study import TINY_DATA
 from mmstudy.study.cell import Cell
-from mmstudy.study.pipeline import Workspace, grid_points, run_cell
+from mmstudy.study import executor
+from mmstudy.study.executor import run_cell
+from mmstudy.study.workspace import Workspace, grid_points
 
 
 @pytest.fixture(autouse=True)
@@ -25,27 +27,27 @@ def test_grid_points_cartesian_product():
 
 
 def test_run_cell_manifest_records_selection_and_one_test(monkeypatch):
-    import mmstudy.evaluation as evaluation
     calls = []
-    real = evaluation.evaluate
+    real = executor.evaluate
 
     def spy(scorer, split, part="valid", **kw):
         calls.append(part)
         return real(scorer, split, part, **kw)
 
-    monkeypatch.setattr(evaluation, "evaluate", spy)
+    monkeypatch.setattr(executor, "evaluate", spy)
     out = run_cell(cell(grid={"reg_weight": [1e-4, 1e-2]}), Workspace())
     m = out.manifest
-    assert calls.count("test") == 1 and m["test"]["evaluations"] == 1
-    trials = m["selection"]["trials"]
-    assert len(trials) == 2 and m["selection"]["on"] == "valid"
-    best = max(trials, key=lambda t: t["valid"])
-    assert m["selection"]["selected_params"]["reg_weight"] == best["params"]["reg_weight"]
-    assert m["test"]["protocol"] == "full-ranking"
+    assert calls.count("test") == 1 and m.test.evaluations == 1
+    trials = m.selection.trials
+    assert len(trials) == 2 and m.selection.on == "valid"
+    best = max(trials, key=lambda t: t.valid)
+    assert m.selection.selected_params["reg_weight"] == best.params["reg_weight"]
+    assert m.test.protocol == "full-ranking"
     assert set(out.per_user.columns) >= {"Recall@20", "nDCG@20", "MRR@10"}
-    assert len(out.per_user) == m["test"]["users"]
-    assert m["split"]["train_checksum"] and m["dataset"]["fingerprint"]
-    assert "packages" in m["environment"] and m["environment"]["hardware"]["device"] == "cpu"
+    assert len(out.per_user) == m.test.users
+    assert m.split.train_checksum and m.dataset.fingerprint
+    assert m.environment.packages and m.environment.hardware["device"] == "cpu"
+    assert m.schema_version == 2 and type(m).from_dict(m.to_dict()) == m
 
 
 def test_same_cell_is_deterministic_on_cpu():
@@ -58,12 +60,12 @@ def test_same_cell_is_deterministic_on_cpu():
 def test_imputer_grid_is_selected_on_validation_and_recorded():
     out = run_cell(cell(missing={"setting": "same", "rate": 0.5, "strategy": "propagation",
                                  "grid": {"hops": [1, 2]}, "graph_k": 5}), Workspace())
-    sel = out.manifest["selection"]
-    assert [t["imputer_params"] for t in sel["trials"]] == [{"hops": 1}, {"hops": 2}]
-    assert sel["selected_imputer_params"] == max(sel["trials"], key=lambda t: t["valid"])["imputer_params"]
-    graph = out.manifest["missing"]["graph"]
-    assert graph["built_from"] == "train" and graph["train_checksum"] == out.manifest["split"]["train_checksum"]
-    assert set(out.manifest["missing"]["homophily"]) == {"image", "text"}
+    sel = out.manifest.selection
+    assert [t.imputer_params for t in sel.trials] == [{"hops": 1}, {"hops": 2}]
+    assert sel.selected_imputer_params == max(sel.trials, key=lambda t: t.valid).imputer_params
+    graph = out.manifest.missing.graph
+    assert graph.built_from == "train" and graph.train_checksum == out.manifest.split.train_checksum
+    assert set(out.manifest.missing.homophily) == {"image", "text"}
 
 
 def test_common_view_is_scored_for_imputed_cells():
@@ -76,6 +78,6 @@ def test_common_view_is_scored_for_imputed_cells():
 def test_cf_model_ignores_modalities_but_dropped_removes_items():
     out = run_cell(cell(model="BPR-MF", missing={"setting": "same", "rate": 0.5, "strategy": "dropped"}),
                    Workspace())
-    lost = out.manifest["missing"]["dropped"]
+    lost = out.manifest.missing.dropped
     assert lost["items_lost"] > 0 and lost["train_interactions_lost"] > 0
-    assert out.manifest["features"] == {} or all(f["dim"] > 0 for f in out.manifest["features"].values())
+    assert out.manifest.features == {} or all(f.dim > 0 for f in out.manifest.features.values())

@@ -17,15 +17,14 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from ..evaluation.metrics import parse_metric
-from ..hashing import canonical_json
-from ..report.results import StudyResults
-from ..study.spec import AnalysisConfig
-from .pairing import GroupPair, compare_groups, seed_summary
+from ...analysis.groups import PER_USER_BEYOND, reported_metrics, seed_groups, summary_table
+from ...analysis.pairing import GroupPair, compare_groups
+from ...hashing import canonical_json
+from ...study.manifest import CellManifest
+from ...study.results import StudyResults
+from ...study.spec import AnalysisConfig
 
 FEATURES_FILE = "features.json"
-BEYOND = ("Coverage", "GiniDiversity", "APLT", "EFD")  # list-level and per-user beyond-accuracy
-PER_USER_BEYOND = ("APLT", "EFD")
 ROLE_ORDER = {"full": 0, "ablation": 1, "cf": 2}
 RECORD_KEYS = ("backend", "model", "layer", "n_extracted", "seconds_per_item", "batch_size", "device",
                "weights_sha256")
@@ -37,33 +36,9 @@ def combination_label(assignment: Mapping[str, str]) -> str:
     return " + ".join(f"{modality}:{assignment[modality]}" for modality in sorted(assignment))
 
 
-def study_section(results: StudyResults) -> dict:
-    return results.study.get("spec", {}).get("section", {})
-
-
-def reported_metrics(analysis: AnalysisConfig, columns, extra: tuple[str, ...] = BEYOND) -> list[str]:
-    """The analysis metrics, then the `extra` metrics at the main metric's cutoff (those present)."""
-    _, k = parse_metric(analysis.metric)
-    names = [analysis.metric, *analysis.metrics, *(f"{b}@{k}" for b in extra)]
-    return [m for m in dict.fromkeys(names) if m in columns]
-
-
-def seed_groups(cells: pd.DataFrame, keys: list[str]) -> dict[tuple, dict[int, str]]:
-    """{factor values: {seed: fingerprint}}, in sorted key order."""
-    out: dict[tuple, dict[int, str]] = {}
-    for row in cells.sort_values([*keys, "seed"]).itertuples(index=False):
-        out.setdefault(tuple(getattr(row, k) for k in keys), {})[int(row.seed)] = row.fingerprint
-    return out
-
-
 def accuracy(cells: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     """Mean and seed-level 95% CI of each metric per (model, role, combination)."""
-    rows = []
-    keys = ["model", "role", "combination"]
-    for key, group in cells.groupby(keys, sort=True):
-        for metric in metrics:
-            rows.append({**dict(zip(keys, key)), "metric": metric, **seed_summary(group[metric])})
-    table = pd.DataFrame(rows)
+    table = summary_table(cells, ["model", "role", "combination"], metrics)
     if table.empty:
         return table
     order = {"_role": table["role"].map(ROLE_ORDER), "_metric": table["metric"].map(metrics.index)}
@@ -101,7 +76,7 @@ def cf_pairs(cells: pd.DataFrame, results: StudyResults) -> list[GroupPair]:
     cf = seed_groups(cells[cells["role"] == "cf"], ["model"])
     pairs = []
     for (model, combination), fps in seed_groups(cells[cells["role"] == "full"], ["model", "combination"]).items():
-        counterpart = results.manifests[next(iter(fps.values()))].get("cf_counterpart")
+        counterpart = results.manifests[next(iter(fps.values()))].cf_counterpart
         if (counterpart,) in cf:
             pairs.append(GroupPair(f"{model}: {combination} vs {counterpart}", fps, cf[(counterpart,)],
                                    keys=(("model", model), ("combination", combination), ("cf_model", counterpart))))
@@ -126,13 +101,13 @@ def extraction_costs(results: StudyResults) -> pd.DataFrame:
     rows = {}
     for fp in sorted(results.manifests):
         m = results.manifests[fp]
-        for modality, entry in (m.get("features") or {}).items():
-            name = m["labels"].get(f"extractor_{modality}")
+        for modality, entry in m.features.items():
+            name = m.labels.get(f"extractor_{modality}")
             if name is None or (modality, name) in rows:
                 continue
-            record = entry.get("extractor") or {"backend": "precomputed", "model": entry.get("source"),
-                                                "layer": "as shipped", "weights_sha256": entry["fingerprint"]}
-            rows[(modality, name)] = {"modality": modality, "extractor": name, "dim": entry["dim"],
+            record = entry.extractor or {"backend": "precomputed", "model": entry.source,
+                                         "layer": "as shipped", "weights_sha256": entry.fingerprint}
+            rows[(modality, name)] = {"modality": modality, "extractor": name, "dim": entry.dim,
                                       **{k: record.get(k) for k in RECORD_KEYS},
                                       "spec": canonical_json(record.get("spec") or {"precomputed": ""})}
     if not rows:
@@ -183,29 +158,31 @@ def design_checks(results: StudyResults, summary: Mapping[str, Any]) -> pd.DataF
     return pd.DataFrame(rows, columns=["check", "passed", "evidence"])
 
 
-def _held(cell: Mapping[str, Any]) -> str:
+def _held(manifest: CellManifest) -> str:
+    cell = manifest.cell.to_dict()
     data = {k: v for k, v in cell["data"].items() if k not in ("features", "modalities")}
     rest = {k: v for k, v in cell.items() if k not in ("data", "labels", "seed", "model", "params", "grid")}
     return canonical_json({"data": data, **rest})
 
 
-def _held_identical(manifests: list[dict]) -> dict:
+def _held_identical(manifests: list[CellManifest]) -> dict:
     name = "only the extractor factors vary"
-    variants = {_held(m["cell"]) for m in manifests}
+    variants = {_held(m) for m in manifests}
     if len(variants) > 1:
         return {"check": name, "passed": False, "evidence": f"{len(variants)} different settings of data source, "
                 f"split, training budget, missing handling or cutoffs among {len(manifests)} cells"}
-    train = manifests[0]["cell"].get("train") or {}
+    train = dict(manifests[0].cell.train)
     return {"check": name, "passed": True,
             "evidence": f"all {len(manifests)} cells share data source and split, training budget {train}, missing "
                         "handling and cutoffs; they differ only in data.features / data.modalities, model and seed"}
 
 
-def _model_settings(manifests: list[dict]) -> dict:
+def _model_settings(manifests: list[CellManifest]) -> dict:
     name = "same model settings per model"
     by_model: dict[str, set] = {}
     for m in manifests:
-        by_model.setdefault(m["model"], set()).add(canonical_json([m["cell"]["params"], m["cell"]["grid"]]))
+        cell = m.cell.to_dict()
+        by_model.setdefault(m.model, set()).add(canonical_json([cell["params"], cell["grid"]]))
     differing = sorted(k for k, v in by_model.items() if len(v) > 1)
     if differing:
         return {"check": name, "passed": False, "evidence": f"params or grid differ between cells of {differing}"}
@@ -213,12 +190,12 @@ def _model_settings(manifests: list[dict]) -> dict:
                                                        f"({', '.join(sorted(by_model))}) in every cell"}
 
 
-def _same_seeds(manifests: list[dict]) -> dict:
+def _same_seeds(manifests: list[CellManifest]) -> dict:
     name = "same seeds for every configuration"
     seeds: dict[str, set] = {}
     for m in manifests:
-        key = canonical_json({k: v for k, v in m["labels"].items() if k != "seed"})
-        seeds.setdefault(key, set()).add(m["seeds"]["training"])
+        key = canonical_json({k: v for k, v in m.labels.items() if k != "seed"})
+        seeds.setdefault(key, set()).add(m.seeds.training)
     distinct = {tuple(sorted(s)) for s in seeds.values()}
     if len(distinct) > 1:
         return {"check": name, "passed": False,
@@ -227,12 +204,12 @@ def _same_seeds(manifests: list[dict]) -> dict:
             "evidence": f"all {len(seeds)} configurations ran seeds {list(next(iter(distinct)))}"}
 
 
-def _similarity_split(manifests: list[dict], summary: Mapping[str, Any]) -> dict:
+def _similarity_split(manifests: list[CellManifest], summary: Mapping[str, Any]) -> dict:
     name = "similarity on the cells' split"
     if not summary:
         return {"check": name, "passed": False, "evidence": f"{FEATURES_FILE} is missing: CKA and homophily were "
                                                             "not computed (re-run the study command)"}
-    splits = {m["split"]["checksum"] for m in manifests}
+    splits = {m.split.checksum for m in manifests}
     stored = summary.get("split_checksum")
     ok = splits == {stored}
     evidence = (f"homophily graph built from the train part of split {str(stored)[:10]}, the split of every cell"
@@ -241,10 +218,9 @@ def _similarity_split(manifests: list[dict], summary: Mapping[str, Any]) -> dict
     return {"check": name, "passed": ok, "evidence": evidence}
 
 
-def analyse_extractors(results: StudyResults, analysis: AnalysisConfig) -> dict[str, pd.DataFrame]:
+def analyse_extractors(results: StudyResults) -> dict[str, pd.DataFrame]:
     """Every table the extractor report shows, keyed by table name."""
-    cells = results.cells
-    section = study_section(results)
+    analysis, cells, section = results.analysis, results.cells, results.study.section
     summary = load_feature_summary(results.folder)
     reference = combination_label(section.get("reference", {}))
     tested_metrics = reported_metrics(analysis, cells.columns, PER_USER_BEYOND) if not cells.empty else []

@@ -1,21 +1,19 @@
-"""The fusion-point study's PDF report (numbers come from mmstudy.analysis.fusion)."""
+"""The fusion-point study's report pages (numbers come from `.analysis`)."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pandas as pd
 
-from ..analysis.fusion import BEYOND, analyse_fusion, rankings, variant_order, wilcoxon_floor_note
-from ..stats.ranking import RankingResult
-from ..study.spec import AnalysisConfig
-from .audit import AuditCheck, audit_study
-from .figures import bar_with_ci, critical_difference_diagram, paired_difference_plot, robustness_curve
-from .missing import analysis_config
-from .writer import slug
-from .results import StudyResults
-from .summary import summarize_comparisons
-from .tables import comparison_table, format_mean_ci, format_number
-from .writer import StudyReport
+from ...analysis.groups import BEYOND
+from ...report.audit import AuditCheck
+from ...report.figures import bar_with_ci, critical_difference_diagram, paired_difference_plot, robustness_curve
+from ...report.summary import summarize_comparisons
+from ...report.tables import comparison_table, format_mean_ci, format_number
+from ...report.writer import StudyReport, slug
+from ...stats.ranking import RankingResult
+from ...study.results import StudyResults
+from ...study.spec import AnalysisConfig
+from .analysis import rankings, variant_order, wilcoxon_floor_note
 
 TITLES = {
     "accuracy": ("Accuracy and beyond-accuracy per variant: mean [95% CI] over seeds",
@@ -42,29 +40,20 @@ TITLES = {
 }
 
 
-def build_fusion_report(folder: str | Path) -> Path:
-    """Analyse a finished (or partly finished) fusion study and write its report."""
-    results = StudyResults.load(folder)
-    cfg = analysis_config(results)
-    tables = analyse_fusion(results, cfg)
-    spec = results.study.get("spec", {})
-    checks = audit_study(list(results.manifests.values()), min_seeds=cfg.min_seeds)
-    fusion_checks = checks + [late_weight_check(tables["late_weights"])]
-    with StudyReport(folder, f"Fusion-point study: {spec.get('name', '')}", results.study["chain"]) as rep:
-        rep.title_page(spec.get("question", ""), data_lines(results), protocol_lines(spec, cfg, results),
-                       fusion_checks)
-        rep.text("Summary", summary_paragraphs(tables, cfg, results))
-        _accuracy_pages(rep, tables, cfg)
-        _ranking_pages(rep, results, cfg)
-        _robustness_pages(rep, tables, cfg)
-        for name, table in tables.items():
-            title, note = TITLES[name]
-            rep.table(name, table, title, shown_table(name, table), note=note)
-        rep.table("audit", pd.DataFrame([{"check": c.name, "passed": c.passed, "evidence": c.evidence}
-                                         for c in checks]), "Audit checks (also on the first page)")
-        if results.failed:
-            rep.text("Failed cells", [f"{fp[:10]}: {err}" for fp, err in results.failed.items()])
-    return rep.pdf_path
+def pages(rep: StudyReport, results: StudyResults, tables: dict[str, pd.DataFrame]) -> None:
+    """Accuracy, paired differences, critical-difference diagrams, robustness, and every table."""
+    cfg = results.analysis
+    _accuracy_pages(rep, tables, cfg)
+    _ranking_pages(rep, results, cfg)
+    _robustness_pages(rep, tables, cfg)
+    for name, table in tables.items():
+        title, note = TITLES[name]
+        rep.table(name, table, title, shown_table(name, table), note=note)
+
+
+def late_weight_checks(results: StudyResults, tables: dict[str, pd.DataFrame]) -> list[AuditCheck]:
+    """The late-fusion weight check, beside the audit on page 1."""
+    return [late_weight_check(tables["late_weights"])]
 
 
 def late_weight_check(weights: pd.DataFrame) -> AuditCheck:
@@ -164,8 +153,9 @@ def accuracy_shown(table: pd.DataFrame) -> pd.DataFrame:
     return wide.loc[pd.MultiIndex.from_frame(rows), list(dict.fromkeys(table["metric"]))].reset_index()
 
 
-def summary_paragraphs(tables: dict[str, pd.DataFrame], cfg: AnalysisConfig, results: StudyResults) -> list[str]:
-    out = []
+def summary(results: StudyResults, tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Best variant per backbone, significant differences, late-fusion weights and robustness."""
+    cfg, out = results.analysis, []
     acc = tables["accuracy"].query("metric == @cfg.metric")
     for (dataset, model), part in acc.groupby(["dataset", "model"], sort=True):
         order = part.sort_values("mean", ascending=False)
@@ -183,8 +173,6 @@ def summary_paragraphs(tables: dict[str, pd.DataFrame], cfg: AnalysisConfig, res
     if not drops.empty:
         out.append("Robustness (is the loss from masking smaller than the reference's?):")
         out += summarize_comparisons(drops.assign(condition=""), collapse_nonsignificant=True)
-    if results.failed:
-        out.append(f"{len(results.failed)} cells failed; they are listed at the end and excluded.")
     return out
 
 
@@ -202,22 +190,9 @@ def late_weight_sentences(weights: pd.DataFrame) -> list[str]:
     return ["Late-fusion weights chosen on validation (mean over seeds): " + "; ".join(parts) + "."]
 
 
-def data_lines(results: StudyResults) -> list[str]:
-    """One line per dataset: fingerprint, modalities and split."""
-    seen, lines = set(), []
-    for m in results.manifests.values():
-        d, s = m["dataset"], m["split"]
-        if d["fingerprint"] in seen:
-            continue
-        seen.add(d["fingerprint"])
-        lines.append(f"{d['name']} (fingerprint {d['fingerprint'][:12]}): modalities {', '.join(d['modalities'])}; "
-                     f"split {s['method']} ({s['checksum'][:12]}) train {s['train_interactions']:,} / valid "
-                     f"{s['valid_interactions']:,} / test {s['test_interactions']:,}; {s['test_users']:,} test users")
-    return lines or ["no finished cells"]
-
-
-def protocol_lines(spec: dict, cfg: AnalysisConfig, results: StudyResults) -> list[str]:
-    section = spec.get("section", {})
+def protocol(results: StudyResults) -> list[str]:
+    """The first page's protocol: backbones, variants, reference, cross study, training and tests."""
+    spec, cfg, section = results.study.spec, results.analysis, results.study.section
     variants = section.get("variants", {})
     order, reference = variant_order(results, cfg)
     cross = section.get("cross")

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from mmstudy.analysis import analysers
 from mmstudy.errors import ConfigError
 from mmstudy.registry import UnknownNameError
-from mmstudy.report.commands import builders
 from mmstudy.report.verify import verify
-from mmstudy.studies.fusion import fusion_cells, main
+from mmstudy.studies.fusion import KIND, main
+from mmstudy.studies.fusion.design import fusion_cells
+from mmstudy.study.kinds import study_kind
 from mmstudy.study.spec import parse_spec
 
 MODS = {"synthetic": ["image", "text"]}
@@ -29,7 +29,8 @@ def study(**fusion):
 
 
 def cells_of(mapping):
-    return fusion_cells(parse_spec(mapping, "fusion", "test"), MODS)
+    spec = parse_spec(mapping, "fusion", "test")
+    return fusion_cells(spec, KIND.parse_section(spec), MODS)
 
 
 def test_cells_cross_backbones_variants_and_seeds():
@@ -80,7 +81,7 @@ def test_backbones_must_support_the_fusion_point():
 
 
 def test_fusion_is_registered_for_report_and_verify():
-    assert "fusion" in analysers() and "fusion" in builders()
+    assert study_kind("fusion") is KIND
 
 
 TINY_STUDY = {

@@ -1,20 +1,17 @@
-"""The extractor study's PDF report (numbers come from mmstudy.analysis.extractors)."""
+"""The extractor study's report pages (numbers come from `.analysis`)."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pandas as pd
 
-from ..analysis.extractors import analyse_extractors, combination_label, study_section
-from ..study.spec import AnalysisConfig
-from .audit import AuditCheck, audit_study
-from .figures import bar_with_ci, heatmap, paired_difference_plot
-from .missing import analysis_config
-from .writer import slug
-from .results import StudyResults
-from .summary import summarize_comparisons
-from .tables import comparison_table, format_mean_ci, format_number
-from .writer import StudyReport
+from ...report.audit import AuditCheck
+from ...report.figures import bar_with_ci, heatmap, paired_difference_plot
+from ...report.summary import summarize_comparisons
+from ...report.tables import comparison_table, format_mean_ci, format_number
+from ...report.writer import StudyReport, slug
+from ...study.results import StudyResults
+from ...study.spec import AnalysisConfig
+from .analysis import combination_label
 
 TITLES = {
     "accuracy": ("Accuracy and beyond-accuracy per extractor combination: mean [95% CI] over seeds",
@@ -40,26 +37,17 @@ TITLES = {
 COMPARISONS = ("vs_reference", "ablations", "vs_cf")
 
 
-def build_extractors_report(folder: str | Path) -> Path:
-    """Analyse a finished (or partly finished) extractor study and write its report."""
-    results = StudyResults.load(folder)
-    cfg = analysis_config(results)
-    tables = analyse_extractors(results, cfg)
-    spec = results.study.get("spec", {})
-    checks = audit_study(list(results.manifests.values()), min_seeds=cfg.min_seeds)
-    design = [AuditCheck(r.check, bool(r.passed), r.evidence) for r in tables["design_checks"].itertuples()]
-    with StudyReport(folder, f"Extractor study: {spec.get('name', '')}", results.study["chain"]) as rep:
-        rep.title_page(spec.get("question", ""), data_lines(results), protocol_lines(spec, cfg), checks + design)
-        rep.text("Summary", summary_paragraphs(tables, cfg, results))
-        _accuracy_pages(rep, tables, cfg)
-        _similarity_pages(rep, tables)
-        for name, (title, note) in TITLES.items():
-            rep.table(name, tables[name], title, shown_table(name, tables[name]), note=note)
-        rep.table("audit", pd.DataFrame([{"check": c.name, "passed": c.passed, "evidence": c.evidence}
-                                         for c in checks]), "Audit checks (also on the first page)")
-        if results.failed:
-            rep.text("Failed cells", [f"{fp[:10]}: {err}" for fp, err in results.failed.items()])
-    return rep.pdf_path
+def pages(rep: StudyReport, results: StudyResults, tables: dict[str, pd.DataFrame]) -> None:
+    """Accuracy and paired-difference figures, the CKA heatmaps, and every analysis table."""
+    _accuracy_pages(rep, tables, results.analysis)
+    _similarity_pages(rep, tables)
+    for name, (title, note) in TITLES.items():
+        rep.table(name, tables[name], title, shown_table(name, tables[name]), note=note)
+
+
+def design_checks(results: StudyResults, tables: dict[str, pd.DataFrame]) -> list[AuditCheck]:
+    """The design checks (only the extractor factors vary), shown beside the audit on page 1."""
+    return [AuditCheck(r.check, bool(r.passed), r.evidence) for r in tables["design_checks"].itertuples()]
 
 
 def _accuracy_pages(rep: StudyReport, tables: dict, cfg: AnalysisConfig) -> None:
@@ -128,8 +116,9 @@ def shown_table(name: str, table: pd.DataFrame) -> pd.DataFrame | None:
     return None
 
 
-def summary_paragraphs(tables: dict[str, pd.DataFrame], cfg: AnalysisConfig, results: StudyResults) -> list[str]:
-    out = []
+def summary(results: StudyResults, tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Best combination per model, significant differences, feature-space similarity and cost."""
+    cfg, out = results.analysis, []
     acc = tables["accuracy"]
     main = acc[(acc["metric"] == cfg.metric) & (acc["role"] == "full")] if not acc.empty else acc
     for model, part in main.groupby("model", sort=True):
@@ -145,10 +134,7 @@ def summary_paragraphs(tables: dict[str, pd.DataFrame], cfg: AnalysisConfig, res
         out.append(f"{int(part['significant'].sum())} of {len(part)} {what} differences on {cfg.metric} are "
                    f"significant after {part['correction_label'].iloc[0]} correction (alpha {cfg.alpha}).")
         out += summarize_comparisons(part.assign(condition=""), collapse_nonsignificant=True)
-    out += _similarity_sentences(tables["cka"], tables["extraction"])
-    if results.failed:
-        out.append(f"{len(results.failed)} cells failed; they are listed at the end and excluded.")
-    return out
+    return out + _similarity_sentences(tables["cka"], tables["extraction"])
 
 
 def _similarity_sentences(cka: pd.DataFrame, extraction: pd.DataFrame) -> list[str]:
@@ -170,22 +156,23 @@ def _similarity_sentences(cka: pd.DataFrame, extraction: pd.DataFrame) -> list[s
 
 
 def data_lines(results: StudyResults) -> list[str]:
+    """The dataset as loaded (before extraction), its split, and each modality's extractors."""
     first = next(iter(results.manifests.values()), None)
     if first is None:
         return ["no finished cells"]
-    d, s = first["dataset"], first["split"]
-    section = study_section(results)
-    lines = [f"dataset {d['name']} (fingerprint {d['fingerprint'][:12]}, as loaded before extraction)",
-             f"split {s['method']} (checksum {s['checksum'][:12]}): train {s['train_interactions']:,}, valid "
-             f"{s['valid_interactions']:,}, test {s['test_interactions']:,} interactions; "
-             f"{s['test_users']:,} test users"]
+    d, s = first.dataset, first.split
+    section = results.study.section
+    lines = [f"dataset {d.name} (fingerprint {d.fingerprint[:12]}, as loaded before extraction)",
+             f"split {s.method} (checksum {s.checksum[:12]}): train {s.train_interactions:,}, valid "
+             f"{s.valid_interactions:,}, test {s.test_interactions:,} interactions; {s.test_users:,} test users"]
     for modality, entries in section.get("modalities", {}).items():
         lines.append(f"{modality} extractors: {', '.join([*entries, *section.get('joint', {})])}")
     return lines
 
 
-def protocol_lines(spec: dict, cfg: AnalysisConfig) -> list[str]:
-    section = spec.get("section", {})
+def protocol(results: StudyResults) -> list[str]:
+    """The first page's protocol: models, design, reference, training and tests."""
+    spec, cfg, section = results.study.spec, results.analysis, results.study.section
     return [f"models: {', '.join(spec.get('models', []))}"
             f"{' (+ CF counterparts)' if section.get('cf_baseline') else ''}; seeds: {spec.get('seeds')}",
             f"design: {section.get('design')} over extractors; reference "

@@ -1,14 +1,16 @@
-"""The missing-modality study design: which cells a study file expands to."""
+"""The missing-modality study's design: its `missing:` section and the cells a study file expands to."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from ..config import from_mapping
-from ..errors import ConfigError
-from ..models import MODELS
-from ..study.cell import Cell, MissingConfig
-from ..study.spec import StudySpec
+from ...errors import ConfigError
+from ...missing.imputers import resolve_strategy
+from ...missing.masking import parse_setting
+from ...models import MODELS
+from ...study.cell import Cell, MissingConfig
+from ...study.spec import StudySpec
+from ...study.workspace import Workspace
 
 DEFAULT_RATES = (0.1, 0.3, 0.5, 0.7, 0.9)
 
@@ -32,7 +34,6 @@ class MissingSection:
     cf_counterparts: bool = True
 
     def __post_init__(self) -> None:
-        from .imputers import resolve_strategy
         for name in (*self.strategies, self.reference, *self.grids):
             resolve_strategy(name)  # unknown names raise with "did you mean" suggestions
         if self.reference not in self.strategies:
@@ -42,26 +43,13 @@ class MissingSection:
                 raise ConfigError(f"missing.rates: {rate} is outside (0, 1)")
 
 
-def parse_setting(setting: str, modalities: list[str]) -> tuple[str, str | None]:
-    """'single:text' -> ('single', 'text'); checks the modality exists and the setting fits."""
-    kind, _, target = setting.partition(":")
-    if kind not in ("single", "same", "independent", "natural"):
-        raise ConfigError(f"missing.settings: unknown setting {setting!r}; expected single:<modality>, "
-                          "same, independent or natural")
-    if kind == "single":
-        target = target or (modalities[0] if modalities else "")
-        if target not in modalities:
-            raise ConfigError(f"missing.settings: {setting!r} names modality {target!r}; "
-                              f"the dataset has {modalities}")
-    elif kind in ("same", "independent") and len(modalities) < 2:
-        raise ConfigError(f"missing.settings: {kind!r} masks several modalities together, but the dataset has "
-                          f"only {modalities}; use 'single:{modalities[0] if modalities else '<name>'}'")
-    return kind, target or None
+def study_cells(spec: StudySpec, section: MissingSection) -> list[Cell]:
+    """The cells of a study on its dataset (loaded once here for its modality names)."""
+    return missing_cells(spec, section, list(Workspace().dataset(spec.data).modalities))
 
 
-def missing_cells(spec: StudySpec, modalities: list[str]) -> list[Cell]:
+def missing_cells(spec: StudySpec, section: MissingSection, modalities: list[str]) -> list[Cell]:
     """Expand dataset x model x setting x rate x strategy x seed, plus CF counterparts."""
-    section = from_mapping(MissingSection, spec.section, f"study {spec.name!r}: missing")
     cells: list[Cell] = []
     common = "dropped" in [s.lower() for s in section.strategies]
     for model in spec.models:

@@ -1,47 +1,18 @@
-"""`python -m mmstudy.studies.extractors`: the pre-trained extractor study.
-
-Which pre-trained extractor (model, layer, preprocessing) should make each modality's item
-features, how much does the choice change downstream accuracy and beyond-accuracy, what does each
-modality contribute alone, what does extraction cost, and how similar are the extractors' feature
-spaces? Everything but the features (split, models, tuning budget, seeds) is held identical.
-Default: studies/extractors-quick.yaml, offline on the embedded synthetic dataset (rendered images
-and generated texts) with the local zoo presets. The study file's `extractors:` section::
-
-    modalities:                      # modality -> extractors (a name, or {name: ..., <feature spec>})
-      image: [precomputed, efficientnet-lite0, {name: lite0-logits, preset: efficientnet-lite0, layer: logits}]
-      text: {shipped: precomputed, minilm-l6: minilm-l6, l6-cls: {preset: minilm-l6, pooling: cls}}
-      audio: [{name: whisper, precomputed: audio}, {name: vggish, precomputed: vggish}]
-    joint: {clip: clip-vit-b32}      # models that serve every modality: one combination each
-    reference: {image: efficientnet-lite0, text: minilm-l6, audio: whisper}   # default: the first of each
-    design: grid                     # grid (every combination) | vary-one (reference, one modality changed)
-    ablations: reference             # none | reference | all: single-modality cells vs their full combination
-    cf_baseline: true                # the models' CF counterparts, for the multimodal gain
-    graph_k: 20                      # co-interaction graph top-k for the homophily of each feature space
-    cka_items: 5000                  # CKA on at most this many items (present everywhere; seeded sample)
-
-Feature specs are those of `mmstudy.features.apply`. After the cells, the study writes
-features.json (per modality: every extractor's feature SHA-256 and dimension, the CKA matrix and
-the homophily) from the feature store, so the report and `verify` need only the results folder.
-"""
+"""The extractor study's design: its `extractors:` section (see the package docstring) and the cells
+a study file expands to; extractors are checked against the dataset before any cell runs."""
 from __future__ import annotations
 
-import argparse
 import itertools
-import math
-import sys
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, Mapping
 
-from ..analysis.extractors import FEATURES_FILE, combination_label
-from ..config import from_mapping
-from ..errors import ConfigError
-from ..features.apply import PRECOMPUTED, FeatureSpec, canonical_features
-from ..hashing import write_json
-from ..models import MODELS
-from ..study.cell import Cell, DataConfig
-from ..study.spec import StudySpec, load_spec
-from .common import run_study_command
+from ...errors import ConfigError
+from ...features.apply import FeatureSpec, canonical_features, validate_features
+from ...models import MODELS
+from ...study.cell import Cell, DataConfig
+from ...study.spec import StudySpec
+from ...study.workspace import Workspace
+from .analysis import combination_label
 
 DESIGNS = ("grid", "vary-one")
 ABLATIONS = ("none", "reference", "all")
@@ -145,13 +116,14 @@ def _entries(value: Any, where: str) -> dict[str, dict]:
     return {name: FeatureSpec.parse(spec, f"{where}.{name}").to_dict() for name, spec in pairs}
 
 
-def parse_section(spec: StudySpec) -> ExtractorSection:
-    return from_mapping(ExtractorSection, spec.section, f"study {spec.name!r}: extractors")
+def study_cells(spec: StudySpec, section: ExtractorSection) -> list[Cell]:
+    """The study's cells, after checking every extractor against the dataset."""
+    check_extractors(spec, section)
+    return extractor_cells(spec, section)
 
 
-def extractor_cells(spec: StudySpec) -> list[Cell]:
+def extractor_cells(spec: StudySpec, section: ExtractorSection) -> list[Cell]:
     """model x (full combinations + single-modality ablations) x seed, plus CF counterparts."""
-    section = parse_section(spec)
     mods = list(section.modalities)
     configs = [(c, "full", "") for c in section.combinations()]
     configs += [(single, "ablation", combination_label(full)) for single, full in section.single_modality()]
@@ -185,90 +157,12 @@ def _cell(spec: StudySpec, model: str, seed: int, data: DataConfig, labels: dict
 def check_extractors(spec: StudySpec, section: ExtractorSection) -> None:
     """Fail before any cell runs when a modality is unknown, a preset's weights are missing, or an
     extractor cannot serve its modality (wrong kind, no raw content)."""
-    from ..features.apply import validate_features
-    from ..study.pipeline import Workspace
-
-    dataset = Workspace().dataset(_source_config(spec.data))
+    dataset = Workspace().dataset(source_config(spec.data))
     for mod, entries in section.modalities.items():
         for name in [*entries, *section.joint]:
             validate_features(dataset, {mod: section.spec(mod, name)})
 
 
-def _source_config(data: DataConfig) -> DataConfig:
+def source_config(data: DataConfig) -> DataConfig:
     """The data as loaded: every modality, no extraction."""
     return replace(data, features={}, modalities=None)
-
-
-def write_feature_summary(folder: str | Path, device: str = "cpu") -> Path:
-    """features.json: per modality, each extractor's features (SHA-256, dim, presence), the CKA matrix
-    between them and their homophily on the training co-interaction graph. Features come from the
-    study's feature store (extracted by the cells; anything missing is extracted now)."""
-    from ..features.apply import apply_features
-    from ..features.similarity import modality_cka
-    from ..missing.graph import co_interaction_graph
-    from ..missing.homophily import feature_homophily
-    from ..report.results import StudyResults
-    from ..study.pipeline import Workspace
-
-    folder = Path(folder)
-    plain = StudyResults.load(folder).study["spec"]
-    data = _source_config(from_mapping(DataConfig, plain["data"], "study.json: spec.data"))
-    section = from_mapping(ExtractorSection, plain["section"], "study.json: spec.section")
-    ws = Workspace(folder / ".cache")
-    dataset = ws.dataset(data)
-    split = ws.split(dataset, data)
-    graph = co_interaction_graph(split.train, k=section.graph_k)
-    out = {"split_checksum": split.checksum, "cka_items": section.cka_items, "cka_seed": 0,
-           "graph": {"k": section.graph_k, "built_from": "train", "train_checksum": graph.train_checksum,
-                     "edges": graph.n_edges, "isolated_items": graph.n_isolated}, "modalities": {}}
-    for mod, entries in section.modalities.items():
-        feats = {name: apply_features(dataset, {mod: section.spec(mod, name)}, ws.feature_store, device=device,
-                                      image_dir=folder / ".cache" / "images").modalities[mod]
-                 for name in [*entries, *section.joint]}
-        matrix, n_items = modality_cka(feats, section.cka_items, seed=0)
-        out["modalities"][mod] = {
-            "extractors": {n: {"spec": section.spec(mod, n), "dim": m.dim, "n_present": int(m.present.sum()),
-                               "features_sha256": m.fingerprint()} for n, m in feats.items()},
-            "cka": {"names": list(feats), "n_items": n_items, "matrix": [[_finite(v) for v in row]
-                                                                         for row in matrix.to_numpy().tolist()]},
-            "homophily": {n: _finite(feature_homophily(m, graph)) for n, m in feats.items()}}
-    write_json(folder / FEATURES_FILE, out)
-    return folder / FEATURES_FILE
-
-
-def _finite(value: float) -> float | None:
-    return None if value is None or math.isnan(value) else float(value)
-
-
-def _extra_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--design", choices=DESIGNS, help="override extractors.design")
-    parser.add_argument("--ablations", choices=ABLATIONS, help="override extractors.ablations")
-
-
-def _load(args: argparse.Namespace) -> StudySpec:
-    from ..config import as_plain
-
-    spec = load_spec(args.config, "extractors")
-    section = {**spec.section, **{k: getattr(args, k) for k in ("design", "ablations") if getattr(args, k)}}
-    parsed = from_mapping(ExtractorSection, section, f"{args.config}: extractors")
-    return replace(spec, section=as_plain(parsed))  # normalised, as study.json records it
-
-
-def _cells(spec: StudySpec) -> list[Cell]:
-    check_extractors(spec, parse_section(spec))
-    return extractor_cells(spec)
-
-
-def _report(folder: Path) -> Path:
-    from ..report.extractors import build_extractors_report
-
-    write_feature_summary(folder)
-    return build_extractors_report(folder)
-
-
-def main(argv: list[str] | None = None) -> int:
-    return run_study_command("extractors", argv, "extractors-quick.yaml", _load, _cells, _report, _extra_args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -12,26 +12,16 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from ..evaluation.metrics import parse_metric
-from ..report.results import StudyResults
-from ..stats.compare import compare_family
-from ..stats.ranking import RankingResult, rank_configs
-from ..study.spec import AnalysisConfig
-from .pairing import GroupPair, compare_groups, seed_summary
+from ...analysis.groups import BEYOND, PER_USER_BEYOND, reported_metrics, seed_groups, seed_summary, summary_table
+from ...analysis.pairing import GroupPair, compare_groups
+from ...errors import DataError
+from ...stats.compare import compare_family
+from ...stats.ranking import RankingResult, rank_configs
+from ...study.results import StudyResults
+from ...study.spec import AnalysisConfig
 
 FACTORS = ["dataset", "model", "variant", "point", "representation", "operator"]
-BEYOND = ("Coverage", "GiniDiversity", "APLT", "EFD")  # list-level and per-user beyond-accuracy
-PER_USER_BEYOND = ("APLT", "EFD")
 MIN_BLOCKS = 3
-
-
-def seed_groups(cells: pd.DataFrame, keys: list[str]) -> dict[tuple, dict[int, str]]:
-    """{factor values: {seed: fingerprint}} for the given factor columns, in sorted key order."""
-    out: dict[tuple, dict[int, str]] = {}
-    for row in cells.sort_values([*keys, "seed"]).itertuples(index=False):
-        out.setdefault(tuple(getattr(row, k) for k in keys), {})[int(row.seed)] = row.fingerprint
-    return out
 
 
 def base_cells(cells: pd.DataFrame) -> pd.DataFrame:
@@ -39,20 +29,9 @@ def base_cells(cells: pd.DataFrame) -> pd.DataFrame:
     return cells[cells["setting"] == "none"]
 
 
-def reported_metrics(analysis: AnalysisConfig, columns) -> list[str]:
-    """The analysis metrics, then beyond-accuracy metrics at the main metric's cutoff."""
-    _, k = parse_metric(analysis.metric)
-    names = [analysis.metric, *analysis.metrics, *(f"{b}@{k}" for b in BEYOND)]
-    return [m for m in dict.fromkeys(names) if m in columns]
-
-
 def accuracy(cells: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     """Mean and seed-level 95% CI of each metric per (dataset, model, variant)."""
-    rows = []
-    for key, group in base_cells(cells).groupby(FACTORS, sort=True):
-        for metric in metrics:
-            rows.append({**dict(zip(FACTORS, key)), "metric": metric, **seed_summary(group[metric])})
-    return pd.DataFrame(rows)
+    return summary_table(base_cells(cells), FACTORS, metrics)
 
 
 def variant_pairs(cells: pd.DataFrame, reference: str, extra: tuple[str, ...] = ()) -> list[GroupPair]:
@@ -150,9 +129,7 @@ def cross_cells(cells: pd.DataFrame) -> pd.DataFrame:
 
 def robustness(cells: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Mean and seed-level CI of `metric` per (dataset, model, variant, missing rate)."""
-    keys = ["dataset", "model", "variant", "point", "rate"]
-    return pd.DataFrame([{**dict(zip(keys, key)), "metric": metric, **seed_summary(group[metric])}
-                         for key, group in cross_cells(cells).groupby(keys, sort=True)])
+    return summary_table(cross_cells(cells), ["dataset", "model", "variant", "point", "rate"], [metric])
 
 
 def retention(cells: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -229,18 +206,17 @@ def late_weights(results: StudyResults) -> pd.DataFrame:
     """Per late-fusion cell: the weights chosen on validation and a recomputed argmax check."""
     rows = []
     for manifest in results.manifests.values():
-        selection = manifest["selection"]
-        chosen = selection.get("selected_fusion_weights")
+        selection = manifest.selection
+        chosen = selection.selected_fusion_weights
         if chosen is None:
             continue
-        trials = selection["trials"]
-        best = max(t["valid"] for t in trials)
-        winners = [t["fusion_weights"] for t in trials if t["valid"] == best]
-        labels = manifest["labels"]
+        best = max(t.valid for t in selection.trials)
+        winners = [t.fusion_weights for t in selection.trials if t.valid == best]
+        labels = manifest.labels
         rows.append({**{k: labels[k] for k in ("dataset", "model", "variant", "rate", "seed")},
-                     **{f"w_{k}": v for k, v in chosen.items()}, "valid": selection["best_valid"],
-                     "n_trials": len(trials), "argmax_on_valid": chosen in winners and math.isclose(
-                         selection["best_valid"], best)})
+                     **{f"w_{k}": v for k, v in chosen.items()}, "valid": selection.best_valid,
+                     "n_trials": len(selection.trials), "argmax_on_valid": chosen in winners and math.isclose(
+                         selection.best_valid, best)})
     if not rows:
         return pd.DataFrame()
     return pd.DataFrame(rows).sort_values(["dataset", "model", "variant", "rate", "seed"], ignore_index=True)
@@ -258,14 +234,13 @@ def in_variant_order(table: pd.DataFrame, order: list[str]) -> pd.DataFrame:
 
 def variant_order(results: StudyResults, analysis: AnalysisConfig) -> tuple[list[str], str]:
     """(variants in their declared order, the reference variant: the analysis', the study's or the first)."""
-    order = list(dict.fromkeys(c["labels"]["variant"] for c in results.study["cells"]))
-    section = results.study.get("spec", {}).get("section", {})
-    return order, analysis.reference or section.get("reference") or order[0]
+    order = list(dict.fromkeys(c["labels"]["variant"] for c in results.study.cells))
+    return order, analysis.reference or results.study.section.get("reference") or order[0]
 
 
-def analyse_fusion(results: StudyResults, analysis: AnalysisConfig) -> dict[str, pd.DataFrame]:
+def analyse_fusion(results: StudyResults) -> dict[str, pd.DataFrame]:
     """Every table the fusion report shows, keyed by table name."""
-    cells = results.cells
+    analysis, cells = results.analysis, results.cells
     if cells.empty:
         raise DataError(f"{results.folder}: no finished cells to analyse")
     order, reference = variant_order(results, analysis)

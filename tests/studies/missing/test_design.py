@@ -3,12 +3,18 @@ import pytest
 
 from tiny_study import tiny_missing_spec
 from mmstudy.errors import ConfigError
-from mmstudy.missing.design import missing_cells, parse_setting
+from mmstudy.missing.masking import parse_setting
+from mmstudy.studies.missing import KIND
+from mmstudy.studies.missing.design import missing_cells
 from mmstudy.registry import UnknownNameError
 
 
+
+def cells_of(spec, modalities=("image", "text")):
+    return missing_cells(spec, KIND.parse_section(spec), list(modalities))
+
 def test_grid_and_cf_counterparts():
-    cells = missing_cells(tiny_missing_spec(), ["image", "text"])
+    cells = cells_of(tiny_missing_spec())
     mm = [c for c in cells if c.labels["role"] == "multimodal"]
     cf = [c for c in cells if c.labels["role"] == "cf"]
     assert len(mm) == 1 * 1 * 3 * 2  # settings x rates x strategies x seeds
@@ -36,7 +42,7 @@ def test_grid_and_cf_counterparts():
 ])
 def test_bad_sections(section, error, message):
     with pytest.raises(error, match=message):
-        missing_cells(tiny_missing_spec(**section), ["image", "text"])
+        cells_of(tiny_missing_spec(**section))
 
 
 def test_same_setting_needs_two_modalities():
@@ -50,4 +56,4 @@ def test_cf_models_are_refused_as_study_models():
     from mmstudy.study.spec import parse_spec
     spec = parse_spec({"name": "x", "models": ["BPR-MF"], "missing": {}}, "missing", "x")
     with pytest.raises(ConfigError, match="uses no modality"):
-        missing_cells(spec, ["image", "text"])
+        cells_of(spec)

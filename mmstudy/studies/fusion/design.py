@@ -1,39 +1,21 @@
-"""`python -m mmstudy.studies.fusion`: the fusion-point study.
-
-Where should modalities meet — before the recommender (early), inside it (intermediate, with a
-joint or a coordinated representation and a fusion operator) or at its scores (late) — and does
-the answer change when a modality goes missing? Runs the declared variants on every backbone
-(default: studies/fusion-quick.yaml on the embedded synthetic dataset), resumes finished cells,
-and ends in a PDF report with paired tests, a critical-difference view and robustness curves.
-
-The study file's `fusion:` section::
-
-    variants:                 # name -> a cell fusion block (schema.fusion.FusionConfig keys)
-      early-concat: {point: early, operator: concat}
-      late-normsum: {point: late, method: normsum, norm: minmax, grid_step: 0.25}
-    reference: early-concat   # the variant the others are compared with (default: the first)
-    cross: {rates: [0.3, 0.6], setting: single:text, strategy: zeros, variants: [...]}
-    extra_datasets: [{name: synthetic, options: {seed: 1, name: synthetic-b}}]
-
-`cross` re-runs the chosen variants with a modality masked at each rate (the missing-modality
-machinery: MissingConfig on the cell, handled by the pipeline); rate 0 is the base grid.
-"""
+"""The fusion-point study's design: its `fusion:` section (see the package docstring), which backbone
+can realise which variant, and the cells a study file expands to."""
 from __future__ import annotations
 
-import argparse
 import difflib
-import sys
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
-from ..config import from_mapping
-from ..errors import ConfigError
-from ..missing.design import parse_setting
-from ..models import MODELS, fusion_models  # noqa: F401  (registers MF-Fusion and LightGCN-Fusion)
-from ..schema.fusion import FusionConfig
-from ..study.cell import Cell, DataConfig, MissingConfig
-from ..study.spec import StudySpec, load_spec
-from .common import run_study_command
+from ...config import from_mapping
+from ...errors import ConfigError
+from ...missing.imputers import resolve_strategy
+from ...missing.masking import parse_setting
+from ...models import MODELS
+from ...schema.fusion import FusionConfig
+from ...study.cell import Cell, DataConfig, MissingConfig
+from ...study.late_fusion import component_plan
+from ...study.spec import StudySpec
+from ...study.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -48,7 +30,6 @@ class CrossSection:
     graph_k: int = 20
 
     def __post_init__(self) -> None:
-        from ..missing.imputers import resolve_strategy
         resolve_strategy(self.strategy)
         if self.strategy.lower() == "dropped":
             raise ConfigError("fusion.cross.strategy 'dropped' changes the catalogue per rate; compare it in the "
@@ -72,11 +53,11 @@ class FusionSection:
         configs = {name: FusionConfig.parse(cfg, f"fusion.variants.{name}") for name, cfg in self.variants.items()}
         if any(cfg is None for cfg in configs.values()):
             raise ConfigError("fusion.variants: every variant needs a non-empty block with a 'point'")
-        object.__setattr__(self, "reference", _known(self.reference or next(iter(configs)), configs, "reference"))
+        object.__setattr__(self, "reference", known_variant(self.reference or next(iter(configs)), configs, "reference"))
         if self.cross is not None:
             cross = from_mapping(CrossSection, self.cross, "fusion.cross")
             for name in cross.variants or ():
-                _known(name, configs, "cross.variants")
+                known_variant(name, configs, "cross.variants")
             object.__setattr__(self, "cross", cross)
         object.__setattr__(self, "variants", configs)
 
@@ -87,7 +68,7 @@ class FusionSection:
         return list(self.cross.variants or self.variants)
 
 
-def _known(name: str, names, key: str) -> str:
+def known_variant(name: str, names, key: str) -> str:
     if name not in names:
         close = difflib.get_close_matches(str(name), list(names), n=1, cutoff=0.5)
         hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -118,15 +99,14 @@ def check_backbone(model: str, name: str, cfg: FusionConfig, params: Mapping, mo
     if cfg.point == "early" and not cls.multimodal:
         raise ConfigError(f"variant {name!r}: early fusion feeds content to the model, but {model!r} reads none")
     if cfg.point == "late":
-        from ..schema.late import component_plan
         component_plan(model, dict(params), cfg.content_only, modalities)
 
 
-def fusion_cells(spec: StudySpec, modalities: Mapping[str, list[str]] | None = None) -> list[Cell]:
+def fusion_cells(spec: StudySpec, section: FusionSection,
+                 modalities: Mapping[str, list[str]] | None = None) -> list[Cell]:
     """Expand dataset x model x variant x seed, plus the cross-study rates of the chosen variants.
 
     `modalities` maps each dataset config's name to its modality names (loaded when None)."""
-    section = from_mapping(FusionSection, spec.section, f"study {spec.name!r}: fusion")
     datasets = [spec.data, *(from_mapping(DataConfig, d, "fusion.extra_datasets") for d in section.extra_datasets)]
     names = _dataset_labels(datasets, modalities)
     cells: list[Cell] = []
@@ -153,8 +133,6 @@ def fusion_cells(spec: StudySpec, modalities: Mapping[str, list[str]] | None = N
 
 def _dataset_labels(datasets: list[DataConfig], modalities) -> list[tuple[str, list[str]]]:
     """(label, modality names) per dataset config; labels must be distinct (they are CD blocks)."""
-    from ..study.pipeline import Workspace
-
     out, ws = [], Workspace()
     for data in datasets:
         if modalities is not None and data.name in modalities:
@@ -177,43 +155,3 @@ def _cell(spec: StudySpec, data: DataConfig, dataset: str, model: str, variant: 
     return Cell(data=data, model=canonical, params=dict(spec.params.get(model, {})),
                 grid=dict(spec.grids.get(model, {})), train=dict(spec.train), missing=missing, seed=seed,
                 cutoffs=spec.cutoffs, labels=labels, fusion=cfg.to_mapping())
-
-
-# --- command line -------------------------------------------------------------------------------
-def _extra_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--variants", nargs="+", help="run only these fusion variants")
-    parser.add_argument("--rates", nargs="+", type=float, help="override fusion.cross.rates")
-    parser.add_argument("--no-cross", action="store_true", help="skip the fusion x missing-modality cells")
-
-
-def _load(args: argparse.Namespace) -> StudySpec:
-    spec = load_spec(args.config, "fusion")
-    section = dict(spec.section)
-    variants = dict(section.get("variants") or {})
-    if args.variants:
-        for name in args.variants:
-            _known(name, variants, "variants (--variants)")
-        section["variants"] = {k: v for k, v in variants.items() if k in args.variants}
-        if section.get("reference") not in args.variants:
-            section["reference"] = args.variants[0]
-    cross = section.get("cross")
-    if args.no_cross:
-        section["cross"] = None
-    elif cross:
-        cross = dict(cross)
-        if args.rates:
-            cross["rates"] = list(args.rates)
-        if args.variants and cross.get("variants"):
-            cross["variants"] = [v for v in cross["variants"] if v in args.variants] or None
-        section["cross"] = cross
-    return replace(spec, section=section)
-
-
-def main(argv: list[str] | None = None) -> int:
-    from ..report.fusion import build_fusion_report
-    return run_study_command("fusion", argv, "fusion-quick.yaml", _load, fusion_cells, build_fusion_report,
-                             _extra_args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,140 @@
+"""The one cell executor: a cell's configuration in, per-user test metrics and a manifest out.
+
+    data -> split -> for each imputer setting (chosen on validation):
+        missing-modality masking and handling (+ early fusion)
+        -> the cell's trainer: candidates trained and compared on validation
+    -> the best candidate -> ONE test evaluation -> (common-items view) -> manifest
+
+A trainer (`study.trainers`) turns one handled-data variant into trials and its best candidate:
+`ModelTrainer` trains the cell's model over its hyper-parameter grid; a late-fusion cell uses
+`late_fusion.LateFusionTrainer` (per-modality components, fusion weights chosen on validation).
+Everything else — data, masking, selection across imputer settings, the single test pass, the
+manifest — is the same code for every cell.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..data.dataset import Dataset
+from ..data.split import Split
+from ..errors import ConfigError
+from ..evaluation import evaluate
+from ..evaluation.ranking import is_model
+from ..hashing import array_sha256
+from ..missing.handling import HandledData, handle_missing, restrict_items
+from ..models.base import MODELS
+from ..schema.fusion import FusionConfig
+from ..training import TrainConfig
+from .cell import Cell
+from .environment import environment
+from .late_fusion import LateFusionTrainer
+from .manifest import (CellManifest, DatasetRecord, Environment, Evaluation, FeatureRecord, MissingRecord, Seeds,
+                       Selection, SplitRecord, Timing, Trial)
+from .trainers import Candidate, ModelTrainer, Trainer
+from .workspace import CellOutcome, Workspace, grid_points
+
+
+def make_trainer(cell: Cell, fusion: FusionConfig | None, train: TrainConfig, workspace: Workspace,
+                 progress: bool) -> Trainer:
+    """The trainer a cell's fusion point calls for."""
+    if fusion is not None and fusion.point == "late":  # score-level fusion of per-modality models
+        return LateFusionTrainer(cell, fusion, train, workspace, progress)
+    fusion_params = fusion.model_params() if fusion is not None else {}
+    clash = sorted(set(fusion_params) & (set(cell.params) | set(cell.grid)))
+    if clash:
+        raise ConfigError(f"cell.fusion sets {clash}; do not also set them in the model params or grid")
+    return ModelTrainer(cell, train, workspace, fusion_params, progress)
+
+
+@dataclass
+class CellRun:
+    """What the executor assembled for the manifest."""
+
+    cell: Cell
+    dataset: Dataset
+    split: Split
+    handled: HandledData
+    best: Candidate
+    imputer_params: dict
+    trials: list[Trial]
+    test: Any  # evaluation.EvaluationResult of the one test pass
+    device: str
+    seconds: float
+
+
+def run_cell(cell: Cell, workspace: Workspace | None = None, device: str = "cpu",
+             progress: bool = False) -> CellOutcome:
+    """Train every (imputer setting x candidate) of `cell`, select on validation, test once."""
+    started = time.time()
+    ws = workspace or Workspace()
+    fusion = FusionConfig.parse(cell.fusion, "cell.fusion")  # None: the cell declares no fusion
+    train = TrainConfig.from_dict({**dict(cell.train), "seed": cell.seed, "device": device})
+    trainer = make_trainer(cell, fusion, train, ws, progress)
+    dataset = ws.dataset(cell.data, device)
+    split = ws.split(dataset, cell.data)
+    modalities = trainer.modalities(dataset)
+    trials, chosen = [], None
+    for imputer_params in grid_points(cell.missing.grid):
+        handled = handle_missing(modalities, split, cell.missing, {**cell.missing.params, **imputer_params},
+                                 graph_cache=ws.graphs)
+        if fusion is not None:
+            handled = fusion.transform(handled)  # early fusion: one "fused" modality; else unchanged
+        variant_trials, candidate = trainer.train(handled, imputer_params)
+        trials += variant_trials
+        if chosen is None or candidate.valid > chosen[0].valid:
+            chosen = (candidate, handled, imputer_params)
+    best, handled, imputer_params = chosen
+    scorer = best.test_scorer()
+    test = evaluate(scorer, handled.split, "test", cutoffs=cell.cutoffs)  # the one test evaluation
+    tables = {"valid_curve": best.curve}
+    if cell.missing.common_items and handled.kept_items is None:
+        tables["per_user_common"] = common_view(scorer, handled, split, cell)
+    run = CellRun(cell, dataset, split, handled, best, imputer_params, trials, test, device, time.time() - started)
+    return CellOutcome(test.per_user, cell_manifest(run), tables)
+
+
+def common_view(scorer, handled: HandledData, split: Split, cell: Cell) -> pd.DataFrame:
+    """Per-user test metrics restricted to the items a `dropped` run keeps (same scoring state)."""
+    keep = handled.complete_items
+    if keep is None:  # no modality was read: every item is kept
+        keep = np.arange(split.shape[1])
+    view = restrict_items(split, keep)
+    columns = torch.from_numpy(keep)
+    score = scorer.score if is_model(scorer) else scorer
+    return evaluate(lambda users: score(users)[:, columns], view, "test", cutoffs=cell.cutoffs).per_user
+
+
+def cell_manifest(run: CellRun) -> CellManifest:
+    """The typed manifest of a finished cell (written as result.json by the results store)."""
+    cell, best, fit_result = run.cell, run.best, run.best.fit
+    return CellManifest(
+        schema_version=2, cell=cell, model=MODELS.canonical(cell.model), labels=dict(cell.labels),
+        cf_counterpart=best.cf_counterpart,
+        seeds=Seeds(training=cell.seed, split=cell.data.split_seed, mask=cell.missing.mask_seed),
+        dataset=DatasetRecord(name=run.dataset.name, meta=run.dataset.meta,
+                              fingerprint=run.dataset.meta.get("source_fingerprint") or run.dataset.fingerprint(),
+                              modalities={k: m.fingerprint() for k, m in run.dataset.modalities.items()}),
+        split=SplitRecord.from_dict({**run.split.summary(), "train_checksum": array_sha256(run.split.train)}),
+        evaluated_split_checksum=run.handled.split.checksum,
+        missing=MissingRecord.from_dict(run.handled.info),
+        features={k: FeatureRecord(fingerprint=m.fingerprint(), dim=m.dim, source=m.source,
+                                   extractor=m.info.get("extractor")) for k, m in run.handled.modalities.items()},
+        selection=Selection(on="valid", metric=fit_result.valid_metric, trials=run.trials,
+                            selected_params={**dict(cell.params), **best.params},
+                            selected_imputer_params=run.imputer_params,
+                            best_epoch=fit_result.best_epoch if best.best_epoch is None else best.best_epoch,
+                            best_valid=fit_result.best_valid, tuning_budget=len(run.trials),
+                            selected_fusion_weights=best.fusion_weights),
+        test=Evaluation(users=int(run.test.n_users), protocol="full-ranking", masked_at_test=["train", "valid"],
+                        list_metrics=run.test.list_metrics, mean=run.test.mean(), evaluations=1),
+        timing=Timing(total_seconds=run.seconds, train_seconds=fit_result.train_seconds,
+                      mean_epoch_seconds=fit_result.mean_epoch_seconds,
+                      mean_valid_seconds=fit_result.mean_valid_seconds, epochs_run=fit_result.epochs_run),
+        n_parameters=best.n_parameters, environment=Environment.from_dict(environment(run.device)),
+        fusion=best.fusion)
