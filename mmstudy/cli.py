@@ -86,6 +86,7 @@ def metrics_table(manifest: dict) -> str:
 
 def cmd_data_info(args: argparse.Namespace) -> int:
     from .data import load_dataset
+    from .data.feedback import describe
 
     dataset = load_dataset(args.dataset, **parse_assignments(args.set))
     info = dataset.info()
@@ -95,6 +96,7 @@ def cmd_data_info(args: argparse.Namespace) -> int:
     print(f"{info['name']}: {info['users']:,} users, {info['items']:,} items, "
           f"{info['interactions']:,} interactions, density {info['density']:.4%}")
     print(f"timestamps: {'yes' if info['timestamps'] else 'no'}; fixed split: {'yes' if info['fixed_split'] else 'no'}")
+    print("\n".join(describe(info["feedback"])))
     for name, mod in info["modalities"].items():
         print(f"  {name:<10} {mod['kind']:<8} dim {mod['dim']:>5}  coverage {mod['coverage']:.1%} "
               f"({mod['missing_items']} items missing)  raw: {'yes' if mod['raw'] else 'no'}  {mod['source']}")
