@@ -25,4 +25,4 @@ def decode_utf8(data: bytes, where: object, error: type[MMStudyError] = DataErro
         bad = data[exc.start:exc.end]
         raise error(f"{where}: not valid UTF-8 at byte {exc.start} (line {line}): {bad!r} ({exc.reason}); "
                     "save the file as UTF-8") from None
-    return text[1:] if text.startswith("\ufeff") else text
+    return text.removeprefix("\ufeff")

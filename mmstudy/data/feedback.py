@@ -11,7 +11,12 @@ Every loader passes its `min_rating` option through `apply_feedback`:
   - any rating <= 0 (0/1 like/dislike, -1/+1): an error showing the distribution, because a
     0 or a negative value is a dislike and must not silently become a positive.
 
-The decision is recorded in `dataset.meta["feedback"]` (plain JSON) and shown by `data info`.
+The decision is recorded in `dataset.meta["feedback"]` (plain JSON, copied into cell manifests)
+and shown by `data info`: `rating_column` (as the file spells it; None without one), `file`,
+`requested` (the option as understood: a number, "all" or "default"), `min_rating` (the
+threshold applied; None = every row kept), `rule` ("user", "default" or "implicit"), `kept`,
+`dropped`, `distribution` ({value: rows}, string keys such as "4" or "3.5"; None beyond 50
+distinct values), `distinct`, `range` ([min, max]) and `summary` (one sentence).
 """
 from __future__ import annotations
 
@@ -69,18 +74,19 @@ def apply_feedback(dataset: Dataset, min_rating: object, *, where: str, column: 
     ----------
     min_rating : the user's choice (see the module docstring).
     where : the file(s) the ratings come from, for messages and the record.
-    column : the rating column's name as the file spells it (None: the file has none).
+    column : the rating column's name as the file spells it (default "rating"; ignored without ratings).
     default, default_reason : a loader's documented threshold and where it comes from.
     """
     requested = check_min_rating(min_rating)
     ratings = None if dataset.ratings is None else dataset.ratings.data
     dist = None if ratings is None else distribution(ratings)
+    column = None if ratings is None else column or "rating"
     threshold, rule = _decide(requested, dist, where, column, default)
     kept = dataset.n_interactions if threshold is None else int((ratings >= threshold).sum())
     if kept == 0 and threshold is not None:
         raise DataError(f"{where}: min_rating={rating_label(threshold)} keeps no rows; {column} values: "
                         f"{compact(dist)}")
-    record = {"rating_column": column if ratings is not None else None, "file": where,
+    record = {"rating_column": column, "file": where,
               "requested": requested,
               "min_rating": threshold, "rule": rule, "kept": kept, "dropped": dataset.n_interactions - kept,
               "distribution": dist if dist is not None and len(dist) <= MAX_RECORDED else None,
@@ -146,8 +152,8 @@ def describe(record: dict | None) -> list[str]:
         return ["ratings: not recorded (dataset not built by a loader)"]
     if record["rating_column"] is None:
         return ["ratings: none", f"positives: {record['summary']}"]
-    dist = record["distribution"]
+    dist, (low, high) = record["distribution"], record["range"]
     values = compact(dist) if dist is not None else \
-        f"{record['distinct']} distinct values in [{rating_label(record['range'][0])}, {rating_label(record['range'][1])}]"
+        f"{record['distinct']} distinct values in [{rating_label(low)}, {rating_label(high)}]"
     return [f"ratings: column {record['rating_column']!r} of {record['file']}: {values}",
             f"positives: {record['summary']} (rule: {record['rule']})"]

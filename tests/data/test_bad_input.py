@@ -15,7 +15,8 @@ INTER_TSV = "user\titem\nu\t1\nv\t2\n"
 ITEMS_CSV = 'item,title\n1,"A, the ""first"""\n2,B\n'
 INTER_CSV = "user,item\nu,1\nv,2\n"
 DUCHO_VAL, DUCHO_TEST = "1\t3\n", "1\t4\n"
-ML_ITEM = "item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n1\tA\t1995\tDrama\n2\tB\t1996\tComedy\n"
+ML_ITEM = ("item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n"
+           "1\tA\t1995\tDrama\n2\tB\t1996\tComedy\n")
 ML_INTER = "user_id:token\titem_id:token\trating:float\ttimestamp:float\n1\t1\t5\t10\n1\t2\t3\t11\n2\t1\t4\t12\n"
 
 
@@ -51,9 +52,9 @@ CASES = {
     # --- implicit-feedback threshold -------------------------------------------------------
     "0/1 ratings without min_rating (mmrec)": (
         mmrec({"toy.inter": MMREC_HEADER + "0\t0\t1\t0\n0\t1\t0\t0\n1\t1\t1\t1\n1\t0\t0\t2\n1\t2\t1\t0\n"}), {},
-        r"toy\.inter: column 'rating' holds explicit feedback \(0: 2, 1: 3\) and no min_rating was given; "
-        r"ratings <= 0 are dislikes, so choose which rows are positives: min_rating=1 keeps the 3 rows rated "
-        r">= 1, min_rating='all' keeps every row$"),
+        (r"toy\.inter: column 'rating' holds explicit feedback \(0: 2, 1: 3\) and no min_rating was given; "
+         r"ratings <= 0 are dislikes, so choose which rows are positives: min_rating=1 keeps the 3 rows rated "
+         r">= 1, min_rating='all' keeps every row$")),
     "-1/+1 ratings without min_rating (raw)": (
         raw({"items.tsv": ITEMS_TSV, "interactions.tsv": "user\titem\tscore\nu\t1\t-1\nv\t2\t1\n"}), {},
         r"interactions\.tsv: column 'score' holds explicit feedback \(-1: 1, 1: 1\)"),
@@ -64,7 +65,8 @@ CASES = {
         mmrec({"toy.inter": MMREC_HEADER + MMREC_OK}), {"min_rating": 2},
         r"toy\.inter: min_rating=2 keeps no rows; rating values: 1: 4$"),
     "threshold keeps nothing (movielens)": (
-        movielens({}), {"min_rating": 6}, r"ml-100k\.inter: min_rating=6 keeps no rows; rating:float values: 3: 1, 4: 1, 5: 1"),
+        movielens({}), {"min_rating": 6},
+        r"ml-100k\.inter: min_rating=6 keeps no rows; rating:float values: 3: 1, 4: 1, 5: 1"),
     "threshold without a rating column": (
         raw({"items.tsv": ITEMS_TSV, "interactions.tsv": INTER_TSV}), {"min_rating": 4},
         r"interactions\.tsv: no rating column \(named rating, ratings or score\), so min_rating=4 cannot be applied"),
@@ -74,10 +76,11 @@ CASES = {
     # --- encoding -------------------------------------------------------------------------
     "non-UTF-8 in .inter": (
         mmrec({"toy.inter": (MMREC_HEADER + MMREC_OK).encode() + b"2\t\xe9\t1\t0\n"}), {},
-        r"toy\.inter: not valid UTF-8 at byte 63 \(line 6\): b'\\xe9' \(invalid continuation byte\); "
-        r"save the file as UTF-8$"),
+        (r"toy\.inter: not valid UTF-8 at byte 63 \(line 6\): b'\\xe9' \(invalid continuation byte\); "
+         r"save the file as UTF-8$")),
     "non-UTF-8 in the .inter header": (
-        mmrec({"toy.inter": b"user\xffID\titemID\tx_label\n0\t0\t0\n"}), {}, r"toy\.inter: not valid UTF-8 at byte 4 \(line 1\)"),
+        mmrec({"toy.inter": b"user\xffID\titemID\tx_label\n0\t0\t0\n"}), {},
+        r"toy\.inter: not valid UTF-8 at byte 4 \(line 1\)"),
     "non-UTF-8 in items.tsv": (
         raw({"items.tsv": b"item\ttitle\n\n1\tCaf\xe9\n", "interactions.tsv": INTER_TSV}), {},
         r"items\.tsv: not valid UTF-8 at byte 17 \(line 3\)"),
@@ -88,7 +91,8 @@ CASES = {
         raw({"items.csv": b"item,title\n1,\"Caf\xe9, bar\"\n", "interactions.csv": INTER_CSV}), {},
         r"items\.csv: not valid UTF-8 at byte 17 \(line 2\)"),
     "non-UTF-8 in a Ducho file": (
-        ducho(b"1\t2\n\n1\t\xff\n"), {}, r"train\.tsv: not valid UTF-8 at byte 7 \(line 3\): b'\\xff' \(invalid start byte\)"),
+        ducho(b"1\t2\n\n1\t\xff\n"), {},
+        r"train\.tsv: not valid UTF-8 at byte 7 \(line 3\): b'\\xff' \(invalid start byte\)"),
     "non-UTF-8 in .item": (
         movielens({"ml-100k.item": ML_ITEM.encode() + b"3\tCaf\xe9\t1997\tDrama\n"}), {},
         r"ml-100k\.item: not valid UTF-8 at byte 107 \(line 4\)"),
@@ -97,7 +101,8 @@ CASES = {
         mmrec({"toy.inter": MMREC_HEADER + "0\t0\t1\t0\n\n0\t1\t1\t0\t9\n"}), {},
         r"toy\.inter line 4: 5 tab-separated fields, but line 1 has 4 \(userID, itemID, rating, x_label\)$"),
     "missing field in .inter": (
-        mmrec({"toy.inter": MMREC_HEADER + "0\t0\t1\t0\n0\t1\t1\n"}), {}, r"toy\.inter line 3: 3 tab-separated fields, but line 1 has 4"),
+        mmrec({"toy.inter": MMREC_HEADER + "0\t0\t1\t0\n0\t1\t1\n"}), {},
+        r"toy\.inter line 3: 3 tab-separated fields, but line 1 has 4"),
     "extra field in items.tsv": (
         raw({"items.tsv": "item\ttitle\n1\tA\n\n2\tB\tC\n", "interactions.tsv": INTER_TSV}), {},
         r"items\.tsv line 4: 3 tab-separated fields, but line 1 has 2 \(item, title\)"),
@@ -111,17 +116,19 @@ CASES = {
         r"ml-100k\.item line 4: 5 tab-separated fields, but line 1 has 4"),
     "unclosed quote in items.csv": (
         raw({"items.csv": 'item,title\n1,A\n2,"B\n3,C\n', "interactions.csv": INTER_CSV}), {},
-        r"items\.csv line 3: malformed CSV \(unexpected end of data\); a field that opens with a double quote must close"),
+        (r"items\.csv line 3: malformed CSV \(unexpected end of data\); a field that opens with a double quote "
+         r"must close")),
     "repeated column in items.tsv": (
         raw({"items.tsv": "item\ttitle\ttitle\n1\tA\tB\n", "interactions.tsv": INTER_TSV}), {},
         r"items\.tsv: column 'title' appears twice in the header"),
     "CSV saved as .tsv": (
         raw({"items.tsv": ITEMS_TSV, "interactions.tsv": "user,item\nu,1\n"}), {},
-        r"interactions\.tsv: missing column\(s\) \['user', 'item'\]; found \['user,item'\] \(the file is read as "
-        r"tab-separated but its header contains commas\)"),
+        (r"interactions\.tsv: missing column\(s\) \['user', 'item'\]; found \['user,item'\] \(the file is read as "
+         r"tab-separated but its header contains commas\)")),
     # --- blank lines count in line numbers -------------------------------------------------
     "bad value after blank lines": (
-        mmrec({"toy.inter": MMREC_HEADER + "\n0\t0\t1\t0\n\n\n0\tx\t1\t0\n"}), {}, r"toy\.inter line 6: item value 'x' is not an integer"),
+        mmrec({"toy.inter": MMREC_HEADER + "\n0\t0\t1\t0\n\n\n0\tx\t1\t0\n"}), {},
+        r"toy\.inter line 6: item value 'x' is not an integer"),
     "duplicate after blank lines (CRLF)": (
         mmrec({"toy.inter": "userID\titemID\tx_label\r\n0\t0\t0\r\n\r\n  \r\n0\t0\t1\r\n"}), {},
         r"toy\.inter line 5: duplicate interaction of user 0 with item 0"),
@@ -132,9 +139,11 @@ CASES = {
         raw({"items.csv": 'item,title\n1,"A\nsequel"\n\n1,B\n', "interactions.csv": INTER_CSV}), {},
         r"items\.csv line 5: item '1' is listed twice"),
     "x_label after a blank line": (
-        mmrec({"toy.inter": MMREC_HEADER + "0\t0\t1\t0\n\n0\t1\t1\t3\n"}), {}, r"toy\.inter line 4: x_label 3 is not 0, 1 or 2"),
+        mmrec({"toy.inter": MMREC_HEADER + "0\t0\t1\t0\n\n0\t1\t1\t3\n"}), {},
+        r"toy\.inter line 4: x_label 3 is not 0, 1 or 2"),
     "bare-CR line ends": (
-        mmrec({"toy.inter": "userID\titemID\tx_label\r0\t0\t0\r\r0\tz\t1\r"}), {}, r"toy\.inter line 4: item value 'z'"),
+        mmrec({"toy.inter": "userID\titemID\tx_label\r0\t0\t0\r\r0\tz\t1\r"}), {},
+        r"toy\.inter line 4: item value 'z'"),
     # --- split column ---------------------------------------------------------------------
     "bad split value": (
         raw({"items.csv": ITEMS_CSV, "interactions.csv": "user,item,split\nu,1,train\n\nv,2,trian\n"}), {},
@@ -147,9 +156,11 @@ CASES = {
         raw({"items.tsv": ITEMS_TSV, "items.csv": ITEMS_CSV, "interactions.csv": INTER_CSV}), {},
         r": both items\.tsv and items\.csv exist; pass items= to choose one"),
     "no interactions file": (
-        raw({"items.csv": ITEMS_CSV}), {}, r"interactions\.tsv is missing; .* contains: items\.csv\. \(or interactions\.csv\)"),
+        raw({"items.csv": ITEMS_CSV}), {},
+        r"interactions\.tsv is missing; .* contains: items\.csv\. \(or interactions\.csv\)"),
     "ratings in some Ducho files only": (
-        ducho("1\t2\t5\n", "1\t3\n"), {}, r"val\.tsv has no rating column but train\.tsv has one; give every split file"),
+        ducho("1\t2\t5\n", "1\t3\n"), {},
+        r"val\.tsv has no rating column but train\.tsv has one; give every split file"),
 }
 
 

@@ -20,9 +20,19 @@ import pandas as pd
 
 from ...errors import DataError
 from ..dataset import Dataset
-from ..modality import Modality
 from ..feedback import DEFAULT, apply_feedback
-from . import ALIASES, assemble, canonical_column, check_features, id_index, load_npy, missing_file_error, modality_kind, read_header
+from ..modality import Modality
+from . import (
+    ALIASES,
+    assemble,
+    canonical_column,
+    check_features,
+    id_index,
+    load_npy,
+    missing_file_error,
+    modality_kind,
+    read_header,
+)
 from .raw import code_interactions, read_token_interactions
 
 SPLIT_FILES = {0: ("train.tsv",), 1: ("val.tsv", "valid.tsv", "validation.tsv"), 2: ("test.tsv",)}
@@ -60,7 +70,8 @@ def check_same_columns(paths: list[Path], parts: list[pd.DataFrame]) -> None:
     for col in ("rating", "timestamp"):
         has = [col in part for part in parts]
         if any(has) and not all(has):
-            raise DataError(f"{paths[has.index(False)]} has no {col} column but {paths[has.index(True)].name} has one; "
+            lacking, having = paths[has.index(False)], paths[has.index(True)]
+            raise DataError(f"{lacking} has no {col} column but {having.name} has one; "
                             "give every split file the same columns")
 
 

@@ -22,10 +22,21 @@ import pandas as pd
 
 from ...errors import DataError
 from ..dataset import Dataset
-from ..modality import Modality
 from ..feedback import DEFAULT, apply_feedback
-from . import assemble, canonical_column, check_finite, drop_duplicates, id_index, lookup, missing_file_error, \
-    raw_modality, read_table, require_file, source_column
+from ..modality import Modality
+from . import (
+    assemble,
+    canonical_column,
+    check_finite,
+    drop_duplicates,
+    id_index,
+    lookup,
+    missing_file_error,
+    raw_modality,
+    read_table,
+    require_file,
+    source_column,
+)
 from .tables import TextTable
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -94,14 +105,14 @@ def image_paths(folder: Path, item_ids: pd.Index, suffixes: Sequence[str] = IMAG
     return [found.get(str(item)) for item in item_ids]
 
 
-def find_file(directory: Path, given: str | None, candidates: Sequence[str]) -> Path:
-    """`directory/given`, else the one existing candidate (none or several: an error)."""
+def find_file(directory: Path, given: str | None, candidates: Sequence[str], option: str) -> Path:
+    """`directory/given`, else the one existing candidate (none or several: an error naming the
+    loader `option` that chooses)."""
     if given is not None:
         return require_file(directory / given)
     found = [directory / name for name in candidates if (directory / name).is_file()]
     if len(found) > 1:
-        raise DataError(f"{directory}: both {' and '.join(p.name for p in found)} exist; pass "
-                        f"{'items' if candidates is ITEM_FILES else 'interactions'}= to choose one")
+        raise DataError(f"{directory}: both {' and '.join(p.name for p in found)} exist; pass {option}= to choose one")
     if not found:
         raise missing_file_error(directory / candidates[0], f"(or {', '.join(candidates[1:])})")
     return found[0]
@@ -130,8 +141,8 @@ def load_raw(directory: str | Path, interactions: str | None = None, items: str 
     directory = Path(directory).expanduser()
     if not directory.is_dir():
         raise DataError(f"dataset directory {directory} does not exist")
-    items_path = find_file(directory, items, ITEM_FILES)
-    inter_path = find_file(directory, interactions, INTERACTION_FILES)
+    items_path = find_file(directory, items, ITEM_FILES, "items")
+    inter_path = find_file(directory, interactions, INTERACTION_FILES, "interactions")
     item_index, texts = read_items(items_path, text_columns)
     table = read_token_interactions(inter_path, dtypes={**TOKEN_DTYPES, "x_label": str})
     split_column = source_column(inter_path, "x_label")
