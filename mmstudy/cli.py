@@ -85,10 +85,16 @@ def metrics_table(manifest: dict) -> str:
 
 
 def cmd_data_info(args: argparse.Namespace) -> int:
+    import warnings
+
     from .data import load_dataset
     from .data.feedback import describe
 
-    dataset = load_dataset(args.dataset, **parse_assignments(args.set))
+    with warnings.catch_warnings(record=True) as caught:  # shown as one plain line each, below
+        warnings.simplefilter("always")
+        dataset = load_dataset(args.dataset, **parse_assignments(args.set))
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
     info = dataset.info()
     if args.json:
         print(json.dumps(info, indent=2, default=str))

@@ -93,3 +93,13 @@ def test_data_info_without_ratings(capsys):
                  "--set", "n_interactions=500"]) == 0
     text = capsys.readouterr().out
     assert "ratings: none\npositives: no rating column: implicit feedback, every row is a positive" in text
+
+
+def test_data_info_prints_the_default_rule_warning_as_one_line(tmp_path, capsys):
+    d = write_rated(tmp_path / "shop", [5, 3])
+    assert main(["data", "info", str(d)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == (f"warning: {d / 'interactions.tsv'}: column 'rating' holds graded ratings (3: 1, 5: 1); "
+                            "every row counts as a positive by default. Pass min_rating=<value> to keep only ratings "
+                            ">= value, or min_rating='all' to make the choice explicit\n")
+    assert "positives: graded ratings, none <= 0: every row is a positive by default (rule: default)" in captured.out
