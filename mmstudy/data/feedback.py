@@ -86,9 +86,8 @@ def apply_feedback(dataset: Dataset, min_rating: object, *, where: str, column: 
     if kept == 0 and threshold is not None:
         raise DataError(f"{where}: min_rating={rating_label(threshold)} keeps no rows; {column} values: "
                         f"{compact(dist)}")
-    record = {"rating_column": column, "file": where,
-              "requested": requested,
-              "min_rating": threshold, "rule": rule, "kept": kept, "dropped": dataset.n_interactions - kept,
+    record = {"rating_column": column, "file": where, "requested": requested, "min_rating": threshold,
+              "rule": rule, "kept": kept, "dropped": dataset.n_interactions - kept,
               "distribution": dist if dist is not None and len(dist) <= MAX_RECORDED else None,
               "distinct": None if dist is None else len(dist),
               "range": None if ratings is None else [float(ratings.min()), float(ratings.max())]}
