@@ -118,8 +118,8 @@ def _decide(requested: float | str, dist: dict[str, int] | None, where: str, col
     if (values <= 0).any():
         positive = values[values > 0]
         lowest = rating_label(positive.min()) if positive.size else None
-        suggestion = (f"min_rating={lowest} keeps the {sum(c for k, c in dist.items() if float(k) > 0)} rows "
-                      f"rated >= {lowest}, " if lowest else "")
+        n = sum(c for k, c in dist.items() if float(k) > 0)
+        suggestion = f"min_rating={lowest} keeps the {n} row{'s' * (n != 1)} rated >= {lowest}, " if lowest else ""
         raise DataError(f"{where}: column {column!r} holds explicit feedback ({compact(dist)}) and no min_rating "
                         f"was given; ratings <= 0 are dislikes, so choose which rows are positives: {suggestion}"
                         f"min_rating={ALL!r} keeps every row")

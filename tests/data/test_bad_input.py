@@ -57,7 +57,7 @@ CASES = {
          r">= 1, min_rating='all' keeps every row$")),
     "-1/+1 ratings without min_rating (raw)": (
         raw({"items.tsv": ITEMS_TSV, "interactions.tsv": "user\titem\tscore\nu\t1\t-1\nv\t2\t1\n"}), {},
-        r"interactions\.tsv: column 'score' holds explicit feedback \(-1: 1, 1: 1\)"),
+        r"interactions\.tsv: column 'score' holds explicit feedback \(-1: 1, 1: 1\).*min_rating=1 keeps the 1 row rated"),
     "0/1 ratings without min_rating (ducho, no header)": (
         ducho("1\t2\t0\n2\t2\t1\n", "1\t3\t1\n", "1\t4\t1\n"), {},
         r"\{train\.tsv,val\.tsv,test\.tsv\}: column 'rating' holds explicit feedback \(0: 1, 1: 3\)"),
