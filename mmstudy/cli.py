@@ -86,9 +86,16 @@ def metrics_table(manifest) -> str:
 
 
 def cmd_data_info(args: argparse.Namespace) -> int:
-    from .data import load_dataset
+    import warnings
 
-    dataset = load_dataset(args.dataset, **parse_assignments(args.set))
+    from .data import load_dataset
+    from .data.feedback import describe
+
+    with warnings.catch_warnings(record=True) as caught:  # shown as one plain line each, below
+        warnings.simplefilter("always")
+        dataset = load_dataset(args.dataset, **parse_assignments(args.set))
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
     info = dataset.info()
     if args.json:
         print(json.dumps(info, indent=2, default=str))
@@ -96,6 +103,7 @@ def cmd_data_info(args: argparse.Namespace) -> int:
     print(f"{info['name']}: {info['users']:,} users, {info['items']:,} items, "
           f"{info['interactions']:,} interactions, density {info['density']:.4%}")
     print(f"timestamps: {'yes' if info['timestamps'] else 'no'}; fixed split: {'yes' if info['fixed_split'] else 'no'}")
+    print("\n".join(describe(info["feedback"])))
     for name, mod in info["modalities"].items():
         print(f"  {name:<10} {mod['kind']:<8} dim {mod['dim']:>5}  coverage {mod['coverage']:.1%} "
               f"({mod['missing_items']} items missing)  raw: {'yes' if mod['raw'] else 'no'}  {mod['source']}")

@@ -12,7 +12,7 @@ from typing import Any, Mapping, TypeVar
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, decode_utf8
 
 T = TypeVar("T")
 
@@ -95,7 +95,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        data = safe_load(path.read_text())
+        data = safe_load(decode_utf8(path.read_bytes(), path, ConfigError))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
     if not isinstance(data, dict):

@@ -58,3 +58,48 @@ def test_list_registries(capsys):
     assert main(["list"]) == 0
     text = capsys.readouterr().out
     assert "models:" in text and "FREEDOM" in text and "propagation" in text and "Recall" in text
+
+
+def write_rated(directory, ratings):
+    directory.mkdir(parents=True)
+    (directory / "items.tsv").write_text("item\ttitle\n1\tA\n2\tB\n")
+    rows = [f"u{k}\t{1 + k % 2}\t{r}" for k, r in enumerate(ratings)]
+    (directory / "interactions.tsv").write_text("\n".join(["user\titem\trating", *rows]) + "\n")
+    return directory
+
+
+def test_data_info_shows_ratings_and_threshold(tmp_path, capsys):
+    d = write_rated(tmp_path / "shop", [5, 4, 1, 5, 3])
+    assert main(["data", "info", str(d), "--set", "min_rating=4"]) == 0
+    text = capsys.readouterr().out
+    assert f"ratings: column 'rating' of {d / 'interactions.tsv'}: 1: 1, 3: 1, 4: 1, 5: 2" in text
+    assert "positives: rows with rating >= 4 are positives, as requested; 3 kept, 2 dropped (rule: user)" in text
+    assert main(["data", "info", str(d), "--set", "min_rating=all", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["ratings"] is True and info["interactions"] == 5
+    assert info["feedback"]["distribution"] == {"1": 1, "3": 1, "4": 1, "5": 2}
+    assert (info["feedback"]["min_rating"], info["feedback"]["rule"], info["feedback"]["requested"]) == (None, "user", "all")
+
+
+def test_data_info_like_dislike_is_one_error_line(tmp_path, capsys):
+    d = write_rated(tmp_path / "shop", [1, 0, 1])
+    assert main(["data", "info", str(d)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "(0: 1, 1: 2)" in err and "min_rating='all' keeps every row" in err
+
+
+def test_data_info_without_ratings(capsys):
+    assert main(["data", "info", "synthetic", "--set", "n_users=50", "--set", "n_items=40",
+                 "--set", "n_interactions=500"]) == 0
+    text = capsys.readouterr().out
+    assert "ratings: none\npositives: no rating column: implicit feedback, every row is a positive" in text
+
+
+def test_data_info_prints_the_default_rule_warning_as_one_line(tmp_path, capsys):
+    d = write_rated(tmp_path / "shop", [5, 3])
+    assert main(["data", "info", str(d)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == (f"warning: {d / 'interactions.tsv'}: column 'rating' holds graded ratings (3: 1, 5: 1); "
+                            "every row counts as a positive by default. Pass min_rating=<value> to keep only ratings "
+                            ">= value, or min_rating='all' to make the choice explicit\n")
+    assert "positives: graded ratings, none <= 0: every row is a positive by default (rule: default)" in captured.out

@@ -37,3 +37,13 @@ def test_yaml_is_loaded_safely(tmp_path):
     evil.write_text("a: !!python/object/apply:os.system ['echo hacked']\n")
     with pytest.raises(ConfigError):
         load_yaml(evil)
+
+
+def test_load_yaml_non_utf8_names_file_byte_and_line(tmp_path):
+    bad = tmp_path / "study.yaml"
+    bad.write_bytes(b"name: x\n\nquestion: caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"study\.yaml: not valid UTF-8 at byte 22 \(line 3\): b'\\xe9'"):
+        load_yaml(bad)
+    bom = tmp_path / "bom.yaml"
+    bom.write_bytes(b"\xef\xbb\xbfname: x\n")
+    assert load_yaml(bom) == {"name": "x"}

@@ -83,6 +83,8 @@ class Dataset:
                "interactions": self.n_interactions, "density": self.density,
                "min_interactions_per_user": int(per_user.min()) if self.n_users else 0,
                "timestamps": self.timestamps is not None,
+               "ratings": self.ratings is not None,
+               "feedback": self.meta.get("feedback"),
                "fixed_split": self.fixed_split is not None,
                "modalities": {k: {"kind": m.kind, "dim": m.dim, "coverage": m.coverage,
                                   "missing_items": int((~m.present).sum()), "source": m.source,

@@ -14,7 +14,7 @@ from .sources import canonical_column, read_header
 from .sources.catalog import DATASETS
 from .sources.ducho import load_ducho
 from .sources.mmrec import load_mmrec
-from .sources.raw import load_raw
+from .sources.raw import ITEM_FILES, load_raw
 
 LAYOUTS: Registry[Callable[..., Dataset]] = Registry("dataset layout")
 LAYOUTS.add("mmrec", load_mmrec)
@@ -23,17 +23,18 @@ LAYOUTS.add("raw", load_raw)
 
 
 def detect_layout(directory: str | Path) -> str:
-    """'ducho' (train.tsv), 'raw' (items.tsv) or 'mmrec' (a *.inter file with an x_label column)."""
+    """'ducho' (train.tsv), 'raw' (items.tsv or items.csv) or 'mmrec' (a *.inter file with an
+    x_label column)."""
     directory = Path(directory)
     if (directory / "train.tsv").is_file():
         return "ducho"
-    if (directory / "items.tsv").is_file():
+    if any((directory / name).is_file() for name in ITEM_FILES):
         return "raw"
     for path in sorted(directory.glob("*.inter")):
         if "x_label" in [canonical_column(c) for c in read_header(path)]:
             return "mmrec"
     raise DataError(f"{directory}: cannot tell the dataset layout; expected train.tsv/val.tsv/test.tsv (Ducho/"
-                    "Elliot), items.tsv + interactions.tsv (raw content) or <name>.inter with an x_label column "
+                    "Elliot), items.tsv/.csv + interactions.tsv/.csv (raw content) or <name>.inter with an x_label column "
                     f"(MMRec); found {sorted(p.name for p in directory.iterdir())[:20]}")
 
 

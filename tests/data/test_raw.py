@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmstudy.data import load_raw
+from mmstudy.data import detect_layout, load_dataset, load_raw, make_split
 from mmstudy.errors import DataError
 
 from .files import write_tsv
@@ -76,3 +76,53 @@ def test_non_numeric_timestamp(raw_dir):
     write_tsv(raw_dir / "interactions.tsv", ["user", "item", "timestamp"], [["u1", 10, 5], ["u1", 2, "soon"]])
     with pytest.raises(DataError, match=r"line 3: timestamp value 'soon' is not a number"):
         load_raw(raw_dir)
+
+
+def write_csv_shop(directory, split_values=None):
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "items.csv").write_text('movieId,title,genres\n1,"Heat, the ""classic""",Crime\n'
+                                         '2,Plain,"Drama|War"\n3,"Cold, item",\n')
+    rows = [("u1", 1, 4.5), ("u1", 2, 3), ("u2", 1, 5), ("u2", 2, 2), ("u3", 2, 4)]
+    header = "userId,movieId,rating" + (",split" if split_values else "")
+    lines = [f"{u},{i},{r}" + (f",{s}" if split_values else "") for (u, i, r), s in
+             zip(rows, split_values or [None] * len(rows))]
+    (directory / "interactions.csv").write_text("\n".join([header, *lines]) + "\n")
+    return directory
+
+
+def test_csv_with_quoted_fields_and_movielens_names(tmp_path):
+    ds = load_raw(write_csv_shop(tmp_path / "ml"), min_rating="all")
+    assert list(ds.item_ids) == [1, 2, 3] and ds.n_interactions == 5
+    assert ds.modalities["text"].raw == ['Heat, the "classic". Crime', "Plain. Drama|War", "Cold, item"]
+    assert ds.ratings[0, 0] == 4.5 and ds.fixed_split is None
+    assert ds.meta["interactions_file"] == "interactions.csv" and ds.meta["items_file"] == "items.csv"
+
+
+@pytest.mark.parametrize("values", [["train", "Train", "valid", "test", "TEST"], [0, 0, 1, 2, 2],
+                                    ["train", "train", "val", "test", "test"], ["0", "train", "validation", "2", "test"]])
+def test_split_column_is_the_fixed_split(tmp_path, values):
+    ds = load_raw(write_csv_shop(tmp_path / "ml", values), min_rating="all")
+    split = ds.fixed_split
+    assert (split.train.nnz, split.valid.nnz, split.test.nnz) == (2, 1, 2)
+    assert split.valid[1, 0] == 1 and split.test[2, 1] == 1  # u2-item 1 is valid, u3-item 2 is test
+    assert split.info["source"] == "split column of interactions.csv"
+    assert (make_split(ds, "fixed").test != split.test).nnz == 0
+
+
+def test_split_follows_the_threshold(tmp_path):
+    ds = load_raw(write_csv_shop(tmp_path / "ml", ["train", "train", "valid", "test", "test"]), min_rating=4)
+    split = ds.fixed_split
+    assert ds.n_interactions == 3 and (split.train.nnz, split.valid.nnz, split.test.nnz) == (1, 1, 1)
+
+
+def test_csv_directory_is_detected(tmp_path):
+    d = write_csv_shop(tmp_path / "ml")
+    assert detect_layout(d) == "raw" and load_dataset(d, min_rating=4).n_interactions == 3
+
+
+def test_file_names_can_be_given(tmp_path):
+    d = write_csv_shop(tmp_path / "ml")
+    (d / "items.csv").rename(d / "movies.csv")
+    (d / "interactions.csv").rename(d / "ratings.csv")
+    ds = load_raw(d, interactions="ratings.csv", items="movies.csv", min_rating="all")
+    assert ds.n_interactions == 5 and ds.meta["items_file"] == "movies.csv"

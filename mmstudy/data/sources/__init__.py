@@ -7,7 +7,6 @@ An interaction table is a DataFrame with integer columns `u` and `i` (user/item 
 """
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -19,12 +18,13 @@ from ...errors import ConfigError, DataError
 from ..dataset import Dataset
 from ..modality import KINDS, Modality
 from ..split import Split
+from . import tables
 
 ALIASES = {"user": ("user", "userid", "user_id", "uid", "u"),
-           "item": ("item", "itemid", "item_id", "iid", "i"),
+           "item": ("item", "itemid", "item_id", "iid", "i", "movieid", "movie_id"),
            "rating": ("rating", "ratings", "score"),
            "timestamp": ("timestamp", "time", "ts", "datetime"),
-           "x_label": ("x_label",)}
+           "x_label": ("x_label", "split")}
 _CANONICAL = {alias: key for key, names in ALIASES.items() for alias in names}
 DUPLICATE_POLICIES = ("error", "drop")
 
@@ -54,49 +54,58 @@ def require_file(path: str | Path, hint: str = "") -> Path:
     return path
 
 
-def read_header(path: Path, sep: str = "\t") -> list[str]:
-    """The first line of a table split into fields (an empty file is an error)."""
-    with open(require_file(path), encoding="utf-8") as f:
-        first = f.readline().rstrip("\r\n")
-    if not first.strip():
-        raise DataError(f"{path}: file is empty")
-    return first.split(sep)
+def read_header(path: Path, sep: str | None = None) -> list[str]:
+    """The first non-blank line of a table split into fields (an empty file is an error)."""
+    return tables.read_header(require_file(path), sep)
+
+
+def source_column(path: Path, key: str) -> str | None:
+    """The header name (as the file spells it) of canonical column `key`; None if absent."""
+    return next((c for c in read_header(path) if canonical_column(c) == key), None)
 
 
 def read_table(path: str | Path, dtypes: dict[str, object], *, required: Sequence[str] = (),
                header: bool = True, names: Sequence[str] | None = None) -> pd.DataFrame:
-    """Read a TSV into canonical columns with explicit dtypes; bad values name the file line.
+    """Read a TSV/CSV (see `tables`) into canonical columns with explicit dtypes; bad values,
+    rows with extra or missing fields and undecodable bytes name the file line.
 
     With `header`, column names are mapped through `canonical_column`; otherwise `names` gives
     the column meaning by position. Only columns listed in `dtypes` are kept; those in
-    `required` must exist. Adds `line` (1-based line in the file) and `file` columns.
+    `required` must exist. Adds `line` (the physical line in the file, blank lines counted) and
+    `file` columns.
     """
-    path = require_file(path)
-    fields = [canonical_column(c) for c in read_header(path)] if header else list(names or [])
+    table = tables.TextTable.open(require_file(path))
+    path = table.path
+    fields = [canonical_column(c) for c in table.first] if header else list(names or [])
     missing = [c for c in required if c not in fields]
     if missing:
-        raise DataError(f"{path}: missing column(s) {missing}; found {fields}")
+        raise DataError(f"{path}: missing column(s) {missing}; found {fields}{_separator_hint(table)}")
     keep = {i: c for i, c in enumerate(fields) if c in dtypes and c not in fields[:i]}
-    opts = dict(sep="\t", header=None, skiprows=1 if header else 0, usecols=list(keep),
-                quoting=csv.QUOTE_NONE, keep_default_na=False, na_values=[], engine="c")
     try:
-        df = pd.read_csv(path, dtype={i: dtypes[c] for i, c in keep.items()}, **opts)
-    except pd.errors.EmptyDataError:  # (a ValueError subclass, so caught first)
-        df = pd.DataFrame({i: pd.Series(dtype=dtypes[c]) for i, c in keep.items()})
-    except pd.errors.ParserError as exc:
-        raise DataError(f"{path}: malformed table ({exc})") from None
-    except (ValueError, TypeError, OverflowError):
-        raw = pd.read_csv(path, dtype=str, **opts)
-        raise _bad_value(path, raw.rename(columns=keep), dtypes, 2 if header else 1) from None
+        df = table.frame({i: dtypes[c] for i, c in keep.items()}, header)
+    except (ValueError, TypeError, OverflowError) as exc:
+        if isinstance(exc, DataError):
+            raise
+        raw = table.frame({i: str for i in keep}, header)
+        raise _bad_value(path, raw.rename(columns=keep), dtypes, table.row_lines(header)) from None
     df = df.rename(columns=keep)
     if df.empty:
         raise DataError(f"{path}: no data rows")
-    df["line"] = np.arange(len(df)) + (2 if header else 1)
+    df["line"] = table.row_lines(header)
     df["file"] = str(path)
     return df
 
 
-def _bad_value(path: Path, raw: pd.DataFrame, dtypes: dict, first_line: int) -> DataError:
+def _separator_hint(table: tables.TextTable) -> str:
+    """A hint when a one-column table looks separated by the other delimiter."""
+    other = {"\t": ",", ",": "\t"}.get(table.sep)
+    if table.width == 1 and other and other in table.first[0]:
+        return f" (the file is read as {tables.separator_name(table.sep)}-separated but its header " \
+               f"contains {tables.separator_name(other)}s)"
+    return ""
+
+
+def _bad_value(path: Path, raw: pd.DataFrame, dtypes: dict, lines: np.ndarray) -> DataError:
     """The first value that does not parse as its column's dtype, as an error naming the line."""
     for col in raw.columns:
         kind = "U" if dtypes[col] is str else np.dtype(dtypes[col]).kind
@@ -108,9 +117,9 @@ def _bad_value(path: Path, raw: pd.DataFrame, dtypes: dict, first_line: int) -> 
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             value = raw[col].iloc[row]
-            what = "is missing" if pd.isna(value) else \
+            what = "is missing" if pd.isna(value) or value == "" else \
                 f"value {value!r} is not {'an integer' if kind in 'iu' else 'a number'}"
-            return DataError(f"{path} line {row + first_line}: {col} {what}")
+            return DataError(f"{path} line {lines[row]}: {col} {what}")
     return DataError(f"{path}: could not parse the table")
 
 

@@ -2,7 +2,8 @@
 
 The root is `$MMSTUDY_DATA` (default `~/.mmstudy/data`); dataset `<name>` lives in
 `<root>/<name>/`. Loaders take `root=` to override it, `modalities=` to choose modalities and
-`min_rating=` for the implicit-feedback threshold (recorded in `meta`).
+`min_rating=` for the implicit-feedback threshold (see `mmstudy.data.feedback`; recorded in
+`meta["feedback"]`).
 """
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from ...errors import ConfigError, DataError
 from ...registry import Registry
 from ..dataset import Dataset
 from ..modality import Modality
-from ..preprocess import preprocess
-from . import assemble, check_finite, drop_duplicates, lookup, raw_modality, read_table
+from ..feedback import DEFAULT, apply_feedback
+from . import assemble, check_finite, drop_duplicates, lookup, raw_modality, read_table, source_column
 from .mmrec import load_mmrec
 from .raw import image_paths
 from .synthetic import make_synthetic
@@ -29,6 +30,7 @@ DATASETS: Registry[Callable[..., Dataset]] = Registry("dataset")
 LASTFM_FEATURES = {"text": ("all-MiniLM-L6-v2.npy", "text"), "audio": ("whisper.npy", "audio"),
                    "vggish": ("vggish.npy", "audio")}
 MOVIELENS_MODALITIES = ("text", "image", "genres")
+MOVIELENS_MIN_RATING = 4
 
 
 def data_root(root: str | Path | None = None) -> Path:
@@ -62,7 +64,7 @@ DATASETS.add("synthetic", make_synthetic, "synth")  # the built-in positive cont
 
 @DATASETS.register("lastfm-2k", "lastfm", "lfm2k", "hetrec-lastfm")
 def load_lastfm_2k(root: str | Path | None = None, modalities: Sequence[str] = ("text", "audio"),
-                   raw_text: bool = True, min_rating: float | None = None) -> Dataset:
+                   raw_text: bool = True, min_rating: float | str | None = DEFAULT) -> Dataset:
     """Last.fm 2K (MMRec format, fixed split). Modalities: text (all-MiniLM-L6-v2 tag embeddings,
     raw = the artist's tag string), audio (Whisper), vggish (VGGish audio)."""
     chosen = _choose("lastfm-2k", modalities, list(LASTFM_FEATURES))
@@ -101,14 +103,14 @@ def lastfm_item_texts(directory: Path, n_items: int) -> list[str | None]:
 
 @DATASETS.register("movielens-100k", "ml-100k", "ml100k", "movielens")
 def load_movielens_100k(root: str | Path | None = None, modalities: Sequence[str] = MOVIELENS_MODALITIES,
-                        min_rating: float | None = 4) -> Dataset:
+                        min_rating: float | str | None = DEFAULT) -> Dataset:
     """MovieLens 100K (RecBole atomic files) with raw content.
 
     - text: raw "title (year). genres" strings, features empty until a text extractor runs;
     - image: raw poster paths (posters/<item_id>.jpg; 36 items have none -> absent), features
       empty until an image extractor runs;
     - genres: a built-in multi-hot (tabular) genre matrix, usable for training without extractors.
-    Interactions are ratings >= `min_rating` (default 4; None keeps all), timestamps kept.
+    Interactions are ratings >= `min_rating` (default 4; "all" or None keeps all), timestamps kept.
     """
     chosen = _choose("movielens-100k", modalities, MOVIELENS_MODALITIES)
     directory = dataset_dir("movielens-100k", ["ml-100k.inter", "ml-100k.item", *(["posters"] * ("image" in chosen))],
@@ -127,11 +129,13 @@ def load_movielens_100k(root: str | Path | None = None, modalities: Sequence[str
     users = pd.Index(np.unique(table["user"].to_numpy()))
     table = table.assign(u=users.get_indexer(table["user"]), i=lookup(table, "item", item_index, "item"))
     mods = {key: _MOVIELENS_BUILDERS[key](directory, items, item_index) for key in chosen}
-    meta = {"source": "movielens-100k", "directory": str(directory), "min_rating": min_rating,
+    meta = {"source": "movielens-100k", "directory": str(directory),
             "note": "text/image hold raw content only (dim 0) until features are extracted; "
                     "genres is a ready multi-hot modality"}
     dataset = assemble("movielens-100k", drop_duplicates(table), users.to_numpy(), item_index.to_numpy(), mods, meta)
-    return preprocess(dataset, min_rating=min_rating)
+    inter = directory / "ml-100k.inter"
+    return apply_feedback(dataset, min_rating, where=str(inter), column=source_column(inter, "rating"),
+                          default=MOVIELENS_MIN_RATING, default_reason="the movielens-100k loader's documented default")
 
 
 def _movielens_text(directory: Path, items: pd.DataFrame, index: pd.Index) -> Modality:

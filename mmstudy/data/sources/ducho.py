@@ -20,9 +20,19 @@ import pandas as pd
 
 from ...errors import DataError
 from ..dataset import Dataset
+from ..feedback import DEFAULT, apply_feedback
 from ..modality import Modality
-from ..preprocess import preprocess
-from . import ALIASES, assemble, check_features, id_index, load_npy, missing_file_error, modality_kind, read_header
+from . import (
+    ALIASES,
+    assemble,
+    canonical_column,
+    check_features,
+    id_index,
+    load_npy,
+    missing_file_error,
+    modality_kind,
+    read_header,
+)
 from .raw import code_interactions, read_token_interactions
 
 SPLIT_FILES = {0: ("train.tsv",), 1: ("val.tsv", "valid.tsv", "validation.tsv"), 2: ("test.tsv",)}
@@ -45,6 +55,24 @@ def read_split_file(path: Path) -> pd.DataFrame:
     has_header = first[0].split(":", 1)[0].strip().lower() in ALIASES["user"]
     names = None if has_header else POSITIONAL[:len(first)]
     return read_token_interactions(path, header=has_header, names=names)
+
+
+def rating_column(path: Path) -> str | None:
+    """How a split file names its rating column: the header name, or "rating" (the 3rd field) without one."""
+    first = read_header(path)
+    if first[0].split(":", 1)[0].strip().lower() in ALIASES["user"]:
+        return next((c for c in first if canonical_column(c) == "rating"), None)
+    return "rating" if len(first) > 2 else None
+
+
+def check_same_columns(paths: list[Path], parts: list[pd.DataFrame]) -> None:
+    """Ratings/timestamps must be in every split file or in none (else some rows would lack them)."""
+    for col in ("rating", "timestamp"):
+        has = [col in part for part in parts]
+        if any(has) and not all(has):
+            lacking, having = paths[has.index(False)], paths[has.index(True)]
+            raise DataError(f"{lacking} has no {col} column but {having.name} has one; "
+                            "give every split file the same columns")
 
 
 def feature_folders(directory: Path) -> dict[str, Path]:
@@ -81,13 +109,16 @@ def per_item_modality(name: str, folder: Path, item_ids: pd.Index, kind: str | N
 
 def load_ducho(directory: str | Path, modalities: dict[str, str] | None = None,
                kinds: dict[str, str] | None = None, name: str | None = None, duplicates: str = "error",
-               min_rating: float | None = None) -> Dataset:
+               min_rating: float | str | None = DEFAULT) -> Dataset:
     """Load a Ducho/Elliot directory. `modalities` maps names to feature folders relative to
-    `directory` (default: discovered, see the module docstring); `kinds` overrides kinds."""
+    `directory` (default: discovered, see the module docstring); `kinds` overrides kinds;
+    `min_rating` chooses the positives (see `mmstudy.data.feedback`)."""
     directory = Path(directory).expanduser()
     if not directory.is_dir():
         raise DataError(f"dataset directory {directory} does not exist")
-    parts = [read_split_file(_split_file(directory, part)).assign(x_label=part) for part in SPLIT_FILES]
+    paths = [_split_file(directory, part) for part in SPLIT_FILES]
+    parts = [read_split_file(path).assign(x_label=part) for part, path in zip(SPLIT_FILES, paths)]
+    check_same_columns(paths, parts)
     table = pd.concat(parts, ignore_index=True)
     folders = feature_folders(directory) if modalities is None else \
         {key: directory / rel for key, rel in modalities.items()}
@@ -101,11 +132,11 @@ def load_ducho(directory: str | Path, modalities: dict[str, str] | None = None,
     mods = {key: per_item_modality(key, folder, item_index, kinds.get(key) or _folder_kind(folder, directory))
             for key, folder in folders.items()}
     meta = {"source": "ducho", "directory": str(directory), "feature_folders":
-            {k: str(f.relative_to(directory)) if f.is_relative_to(directory) else str(f) for k, f in folders.items()},
-            "min_rating": min_rating}
+            {k: str(f.relative_to(directory)) if f.is_relative_to(directory) else str(f) for k, f in folders.items()}}
     dataset = assemble(name or directory.name, table, user_index.to_numpy(), item_index.to_numpy(), mods, meta,
                        fixed_split="train.tsv/val.tsv/test.tsv")
-    return preprocess(dataset, min_rating=min_rating)
+    where = f"{directory}/{{{','.join(p.name for p in paths)}}}"
+    return apply_feedback(dataset, min_rating, where=where, column=rating_column(paths[0]))
 
 
 def _folder_kind(folder: Path, directory: Path) -> str | None:

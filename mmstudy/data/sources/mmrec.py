@@ -16,9 +16,9 @@ import pandas as pd
 
 from ...errors import DataError
 from ..dataset import Dataset
-from ..preprocess import preprocess
+from ..feedback import DEFAULT, apply_feedback
 from . import assemble, canonical_column, check_finite, drop_duplicates, feature_modality, read_header, \
-    read_table, require_file
+    read_table, require_file, source_column
 
 INTER_DTYPES = {"user": np.int64, "item": np.int64, "rating": np.float64, "timestamp": np.float64,
                 "x_label": np.int64}
@@ -59,12 +59,13 @@ def read_mmrec_interactions(path: Path, duplicates: str = "error") -> pd.DataFra
 
 def load_mmrec(directory: str | Path, inter_file: str | None = None, features: dict[str, str] | None = None,
                kinds: dict[str, str] | None = None, name: str | None = None, duplicates: str = "error",
-               min_rating: float | None = None) -> Dataset:
+               min_rating: float | str | None = DEFAULT) -> Dataset:
     """Load an MMRec-format directory.
 
     `features` maps modality names to .npy files in `directory` (default: every .npy file, named
     by its stem); `kinds` maps modality names to kinds (default: the name if it is a kind, else
-    'other'). `min_rating` keeps only interactions rated at least that much.
+    'other'). `min_rating`: which rows are positives (a threshold, "all" or "default"; see
+    `mmstudy.data.feedback`).
     """
     directory = Path(directory).expanduser()
     if not directory.is_dir():
@@ -79,10 +80,10 @@ def load_mmrec(directory: str | Path, inter_file: str | None = None, features: d
                   for key, file in features.items()}
     n_users = int(table["u"].max()) + 1
     meta = {"source": "mmrec", "directory": str(directory), "interactions_file": path.name,
-            "feature_files": dict(features), "min_rating": min_rating}
+            "feature_files": dict(features)}
     dataset = assemble(name or directory.name, table, np.arange(n_users), np.arange(n_items),
                        modalities, meta, fixed_split=f"x_label column of {path.name}")
-    return preprocess(dataset, min_rating=min_rating)
+    return apply_feedback(dataset, min_rating, where=str(path), column=source_column(path, "rating"))
 
 
 def _item_count(directory: Path, inter_path: Path, table: pd.DataFrame, features: dict[str, str]) -> int:

@@ -2,16 +2,18 @@
 item images. Modalities hold raw content (text strings, image paths) and empty features
 (n_items x 0) until a feature extractor fills them.
 
-Layout (all tab-separated with a header):
-- `interactions.tsv`: user, item[, rating][, timestamp] (aliases such as user_id/itemID accepted);
-- `items.tsv`: an `item` column (else the first column) plus text columns; every item of the
-  interactions must be listed here, and items without interactions are kept (cold items);
+Layout (tab- or comma-separated with a header; `.csv` files follow CSV quoting, see `tables`):
+- `interactions.tsv` or `interactions.csv`: user, item[, rating][, timestamp][, split] (aliases
+  such as user_id/userId/itemID/movieId accepted). A `split` (or `x_label`) column with
+  train/valid/test (also val/validation) or 0/1/2 becomes the dataset's fixed split;
+- `items.tsv` or `items.csv`: an `item` column (else the first column) plus text columns; every
+  item of the interactions must be listed here, and items without interactions are kept (cold
+  items);
 - `images/<item>.jpg` (or .jpeg/.png): an item without an image file lacks the image modality.
   Without an images folder the dataset has no image modality.
 """
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Sequence
 
@@ -20,18 +22,34 @@ import pandas as pd
 
 from ...errors import DataError
 from ..dataset import Dataset
+from ..feedback import DEFAULT, apply_feedback
 from ..modality import Modality
-from ..preprocess import preprocess
-from . import assemble, canonical_column, check_finite, drop_duplicates, id_index, lookup, raw_modality, \
-    read_table, require_file
+from . import (
+    assemble,
+    canonical_column,
+    check_finite,
+    drop_duplicates,
+    id_index,
+    lookup,
+    missing_file_error,
+    raw_modality,
+    read_table,
+    require_file,
+    source_column,
+)
+from .tables import TextTable
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 TOKEN_DTYPES = {"user": str, "item": str, "rating": np.float64, "timestamp": np.float64}
+SPLIT_LABELS = {"0": 0, "train": 0, "1": 1, "valid": 1, "val": 1, "validation": 1, "2": 2, "test": 2}
+INTERACTION_FILES = ("interactions.tsv", "interactions.csv")
+ITEM_FILES = ("items.tsv", "items.csv")
 
 
-def read_token_interactions(path: Path, header: bool = True, names: Sequence[str] | None = None) -> pd.DataFrame:
+def read_token_interactions(path: Path, header: bool = True, names: Sequence[str] | None = None,
+                            dtypes: dict[str, object] = TOKEN_DTYPES) -> pd.DataFrame:
     """An interaction table with string user/item tokens (not yet coded)."""
-    table = read_table(path, TOKEN_DTYPES, required=("user", "item"), header=header, names=names)
+    table = read_table(path, dtypes, required=("user", "item"), header=header, names=names)
     check_finite(table, ("rating", "timestamp"))
     return table
 
@@ -51,11 +69,11 @@ def tokens(index: pd.Index) -> pd.Index:
 
 def read_items(path: Path, text_columns: Sequence[str] | None) -> tuple[pd.Index, list[str | None]]:
     """Item ids and one text per item (non-empty text columns joined by '. ')."""
-    try:
-        items = pd.read_csv(require_file(path), sep="\t", dtype=str, keep_default_na=False,
-                            quoting=csv.QUOTE_NONE, engine="c")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path}: malformed or empty item table ({exc})") from None
+    table = TextTable.open(require_file(path))
+    repeated = [c for i, c in enumerate(table.first) if c in table.first[:i]]
+    if repeated:
+        raise DataError(f"{path}: column {repeated[0]!r} appears twice in the header")
+    items = table.frame({i: str for i in range(table.width)}).set_axis(table.first, axis=1)
     if items.empty:
         raise DataError(f"{path}: no data rows")
     canon = [canonical_column(c) for c in items.columns]
@@ -67,7 +85,7 @@ def read_items(path: Path, text_columns: Sequence[str] | None) -> tuple[pd.Index
     dup = items[id_col].duplicated().to_numpy()
     if dup.any():
         row = int(np.flatnonzero(dup)[0])
-        raise DataError(f"{path} line {row + 2}: item {items[id_col].iloc[row]!r} is listed twice")
+        raise DataError(f"{path} line {table.row_lines()[row]}: item {items[id_col].iloc[row]!r} is listed twice")
     index = id_index(items[id_col])
     text = pd.Series("", index=items.index)
     for col in columns:  # join the non-empty values of the text columns with ". "
@@ -87,23 +105,56 @@ def image_paths(folder: Path, item_ids: pd.Index, suffixes: Sequence[str] = IMAG
     return [found.get(str(item)) for item in item_ids]
 
 
-def load_raw(directory: str | Path, interactions: str = "interactions.tsv", items: str = "items.tsv",
+def find_file(directory: Path, given: str | None, candidates: Sequence[str], option: str) -> Path:
+    """`directory/given`, else the one existing candidate (none or several: an error naming the
+    loader `option` that chooses)."""
+    if given is not None:
+        return require_file(directory / given)
+    found = [directory / name for name in candidates if (directory / name).is_file()]
+    if len(found) > 1:
+        raise DataError(f"{directory}: both {' and '.join(p.name for p in found)} exist; pass {option}= to choose one")
+    if not found:
+        raise missing_file_error(directory / candidates[0], f"(or {', '.join(candidates[1:])})")
+    return found[0]
+
+
+def split_labels(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """The split column (train/valid/test or 0/1/2, any case) as x_label 0/1/2; others name the line."""
+    codes = table["x_label"].str.strip().str.lower().map(SPLIT_LABELS)
+    bad = codes.isna().to_numpy()
+    if bad.any():
+        row = table.iloc[int(np.flatnonzero(bad)[0])]
+        raise DataError(f"{row['file']} line {row['line']}: {column} value {row['x_label']!r} is not "
+                        "train/valid/test (also val/validation) or 0/1/2")
+    return table.assign(x_label=codes.astype(np.int64))
+
+
+def load_raw(directory: str | Path, interactions: str | None = None, items: str | None = None,
              text_columns: Sequence[str] | None = None, images: str | None = "images",
              image_suffixes: Sequence[str] = IMAGE_SUFFIXES, name: str | None = None,
-             duplicates: str = "error", min_rating: float | None = None) -> Dataset:
-    """Load a raw-content directory (see the module docstring); timestamps/ratings are kept."""
+             duplicates: str = "error", min_rating: float | str | None = DEFAULT) -> Dataset:
+    """Load a raw-content directory (see the module docstring); timestamps/ratings are kept.
+
+    `interactions`/`items` name the files (default: the .tsv or .csv of the module docstring);
+    `min_rating` chooses the positives (see `mmstudy.data.feedback`).
+    """
     directory = Path(directory).expanduser()
     if not directory.is_dir():
         raise DataError(f"dataset directory {directory} does not exist")
-    item_index, texts = read_items(directory / items, text_columns)
-    table = read_token_interactions(directory / interactions)
+    items_path = find_file(directory, items, ITEM_FILES, "items")
+    inter_path = find_file(directory, interactions, INTERACTION_FILES, "interactions")
+    item_index, texts = read_items(items_path, text_columns)
+    table = read_token_interactions(inter_path, dtypes={**TOKEN_DTYPES, "x_label": str})
+    split_column = source_column(inter_path, "x_label")
+    if split_column is not None:
+        table = split_labels(table, split_column)
     table, user_index = code_interactions(table, item_index, duplicates)
-    modalities: dict[str, Modality] = {"text": raw_modality("text", "text", texts, source=str(directory / items))}
+    modalities: dict[str, Modality] = {"text": raw_modality("text", "text", texts, source=str(items_path))}
     if images is not None and (directory / images).is_dir():
         paths = image_paths(directory / images, item_index, image_suffixes)
         modalities["image"] = raw_modality("image", "image", paths, source=str(directory / images))
-    meta = {"source": "raw", "directory": str(directory), "interactions_file": interactions,
-            "items_file": items, "text_columns": text_columns, "min_rating": min_rating}
-    dataset = assemble(name or directory.name, table, user_index.to_numpy(), item_index.to_numpy(),
-                       modalities, meta)
-    return preprocess(dataset, min_rating=min_rating)
+    meta = {"source": "raw", "directory": str(directory), "interactions_file": inter_path.name,
+            "items_file": items_path.name, "text_columns": text_columns}
+    dataset = assemble(name or directory.name, table, user_index.to_numpy(), item_index.to_numpy(), modalities,
+                       meta, fixed_split=split_column and f"{split_column} column of {inter_path.name}")
+    return apply_feedback(dataset, min_rating, where=str(inter_path), column=source_column(inter_path, "rating"))

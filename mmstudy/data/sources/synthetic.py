@@ -19,6 +19,7 @@ import pandas as pd
 from ...errors import ConfigError, DataError
 from ...hashing import atomic_path
 from ..dataset import Dataset
+from ..feedback import DEFAULT, apply_feedback
 from ..modality import Modality
 from . import assemble
 
@@ -62,7 +63,8 @@ def make_synthetic(n_users: int = 1000, n_items: int = 800, n_interactions: int 
     modalities = _modalities(items, params, rng["features"], rng["missing"])
     meta = {"source": "synthetic", "generator": params,
             "description": "latent-factor positive control: item content encodes the preference factors"}
-    dataset = assemble(name, table, np.arange(n_users), np.arange(n_items), modalities, meta)
+    dataset = apply_feedback(assemble(name, table, np.arange(n_users), np.arange(n_items), modalities, meta),
+                             DEFAULT, where="synthetic generator")
     return render_item_images(dataset, image_dir) if image_dir is not None else dataset
 
 
