@@ -58,3 +58,19 @@ def test_list_registries(capsys):
     assert main(["list"]) == 0
     text = capsys.readouterr().out
     assert "models:" in text and "FREEDOM" in text and "propagation" in text and "Recall" in text
+
+
+@pytest.mark.parametrize("name, folder, files", [
+    ("amazon-baby", "amazon-baby", ["baby.inter", "image_feat.npy", "text_feat.npy"]),
+    ("ml-1m", "movielens-1m", ["movielens_1m.inter", "all-MiniLM-L6-v2.npy", "vit_cls.npy", "whisper.npy",
+                               "r2p1d.npy"]),
+])
+def test_data_info_on_an_absent_standard_dataset_says_what_to_download(name, folder, files, capsys, tmp_path,
+                                                                        monkeypatch):
+    monkeypatch.setenv("MMSTUDY_DATA", str(tmp_path))
+    assert main(["data", "info", name]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+    paths = ", ".join(str(tmp_path / folder / f) for f in files)
+    assert f"is missing {', '.join(files)}. Download " in err and f"put the files at {paths};" in err
+    assert "https://" in err
