@@ -57,7 +57,7 @@ def bench_one(name: str, epochs: int, patience: int, threads: int, seed: int = 9
               dataset_name: str = DEFAULT_DATASET) -> dict:
     import torch
 
-    from mmstudy.data import load_dataset
+    from mmstudy.data import DATASETS, load_dataset
     from mmstudy.evaluation import evaluate
     from mmstudy.models import MODELS, make_model
     from mmstudy.study.pipeline import Workspace, model_input
@@ -70,7 +70,8 @@ def bench_one(name: str, epochs: int, patience: int, threads: int, seed: int = 9
     dataset = load_dataset(dataset_name)
     split = dataset.fixed_split
     params, train_over = SETTINGS.get(MODELS.canonical(name), ({}, {}))
-    params = {**params, **DATASET_PARAMS.get(dataset_name, {}).get(MODELS.canonical(name), {})}
+    key = DATASETS.canonical(dataset_name) if dataset_name in DATASETS else dataset_name
+    params = {**params, **DATASET_PARAMS.get(key, {}).get(MODELS.canonical(name), {})}
     params = {k: v for k, v in params.items() if k in MODELS.get(name).defaults}
     data = model_input(HandledData(dataset.modalities, split), seed=seed, device="cpu", cache=Workspace().derived)
     model = make_model(name, data, **params)
