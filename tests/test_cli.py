@@ -103,3 +103,19 @@ def test_data_info_prints_the_default_rule_warning_as_one_line(tmp_path, capsys)
                             "every row counts as a positive by default. Pass min_rating=<value> to keep only ratings "
                             ">= value, or min_rating='all' to make the choice explicit\n")
     assert "positives: graded ratings, none <= 0: every row is a positive by default (rule: default)" in captured.out
+
+
+@pytest.mark.parametrize("name, folder, files", [
+    ("amazon-baby", "amazon-baby", ["baby.inter", "image_feat.npy", "text_feat.npy"]),
+    ("ml-1m", "movielens-1m", ["movielens_1m.inter", "all-MiniLM-L6-v2.npy", "vit_cls.npy", "whisper.npy",
+                               "r2p1d.npy"]),
+])
+def test_data_info_on_an_absent_standard_dataset_says_what_to_download(name, folder, files, capsys, tmp_path,
+                                                                        monkeypatch):
+    monkeypatch.setenv("MMSTUDY_DATA", str(tmp_path))
+    assert main(["data", "info", name]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+    paths = ", ".join(str(tmp_path / folder / f) for f in files)
+    assert f"is missing {', '.join(files)}. Download " in err and f"put the files at {paths};" in err
+    assert "https://" in err

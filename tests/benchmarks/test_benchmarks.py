@@ -72,3 +72,69 @@ def test_isolated_case_that_runs_too_long_becomes_an_error_row():
 
     row = run_isolated("timeit", "-n", "1", "import time; time.sleep(30)", timeout=1)
     assert row == {"error": "timed out after 1 s"}
+
+
+def _write_present(root, spec):
+    """Empty files under the expected names: enough for the presence check, never loaded."""
+    for name in spec.expected_files(spec.default_modalities):
+        (root / spec.name / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / spec.name / name).write_text("")
+
+
+def test_models_dataset_flag_reaches_each_run_and_prints_published_results(results, tmp_path, monkeypatch, capsys):
+    from benchmarks import models
+    from mmstudy.data.sources.reference_results import MMREC_RESULTS
+    from mmstudy.data.sources.standard_catalog import STANDARD_DATASETS
+
+    spec = next(s for s in STANDARD_DATASETS if s.name == "amazon-baby")
+    _write_present(tmp_path, spec)
+    monkeypatch.setenv("MMSTUDY_DATA", str(tmp_path))
+    calls = []
+
+    def fake_run(module, *args, timeout=3600):
+        calls.append(args)
+        return {"recall20": 0.09, "ndcg20": 0.04, "s_epoch": 1.0, "s_valid": 1.0}
+
+    monkeypatch.setattr(common, "run_isolated", fake_run)
+    payload = models.main(["--dataset", "amazon_baby", "--models", "FREEDOM", "BPR-MF"])  # an alias
+    assert [c[c.index("--dataset") + 1] for c in calls] == ["amazon-baby", "amazon-baby"]
+    assert payload["dataset"] == "amazon-baby" and (results / "models-amazon-baby.json").exists()
+    assert not any("speedup_epoch" in row for row in payload["rows"])  # toolbox timings are Last.fm-only
+    freedom = next(row for row in payload["published"] if row["model"] == "FREEDOM")
+    assert freedom == {"model": "FREEDOM", "recall20": 0.09, "published_recall20": 0.0992,
+                       "published_ndcg20": 0.0424, "ndcg20": 0.04}
+    lattice = next(row for row in payload["published"] if row["model"] == "LATTICE")
+    assert lattice["recall20"] is None and lattice["published_recall20"] == 0.0850  # published, not rerun
+    out = capsys.readouterr().out
+    assert f"published_* = numbers published in {MMREC_RESULTS}; copied, not produced by this run" in out
+
+
+def test_models_stops_with_what_to_download_when_the_dataset_is_absent(results, tmp_path, monkeypatch):
+    from benchmarks import models
+
+    monkeypatch.setenv("MMSTUDY_DATA", str(tmp_path))
+    monkeypatch.setattr(common, "run_isolated", lambda *a, **k: pytest.fail("nothing may run"))
+    with pytest.raises(SystemExit) as stop:
+        models.main(["--dataset", "amazon-baby"])
+    message = str(stop.value.code)
+    assert message.startswith("error: dataset 'amazon-baby'") and "Download folder 'baby'" in message
+    assert str(tmp_path / "amazon-baby" / "baby.inter") in message
+    with pytest.raises(SystemExit, match="Did you mean 'amazon-baby'"):
+        models.main(["--dataset", "amazon-babi"])
+
+
+def test_models_one_run_loads_the_requested_dataset(tmp_path):
+    """`--one` with --dataset: the fresh process trains on that dataset (a tiny MMRec folder here)."""
+    import numpy as np
+
+    from benchmarks.models import bench_one, one_args, parse_args
+    from tests.data.files import MMREC_ROWS, write_tsv
+
+    d = tmp_path / "tiny"
+    write_tsv(d / "tiny.inter", ["userID", "itemID", "rating", "x_label"], MMREC_ROWS)
+    np.save(d / "image.npy", np.ones((4, 3), np.float32))
+    row = bench_one("BPR-MF", epochs=1, patience=1, threads=1, dataset_name=str(d))
+    assert row["epochs_run"] == 1 and 0 <= row["recall20"] <= 1
+    args = parse_args(["--dataset", str(d), "--epochs", "3"])
+    assert one_args(args, "VBPR", 7) == ["--one", "VBPR", "--dataset", str(d), "--epochs", "3", "--patience", "20",
+                                         "--threads", "2", "--seeds", "7"]

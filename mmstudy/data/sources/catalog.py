@@ -7,7 +7,6 @@ The root is `$MMSTUDY_DATA` (default `~/.mmstudy/data`); dataset `<name>` lives 
 """
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
@@ -15,14 +14,17 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ...errors import ConfigError, DataError
+from ...errors import DataError
 from ...registry import Registry
 from ..dataset import Dataset
 from ..modality import Modality
 from ..feedback import DEFAULT, apply_feedback
 from . import assemble, check_finite, drop_duplicates, lookup, raw_modality, read_table, source_column
 from .mmrec import load_mmrec
+from .named import choose_modalities, data_root, dataset_dir  # data_root: re-exported (mmstudy.data)
 from .raw import image_paths
+from .standard import make_loader
+from .standard_catalog import STANDARD_DATASETS
 from .synthetic import make_synthetic
 
 DATASETS: Registry[Callable[..., Dataset]] = Registry("dataset")
@@ -33,33 +35,9 @@ MOVIELENS_MODALITIES = ("text", "image", "genres")
 MOVIELENS_MIN_RATING = 4
 
 
-def data_root(root: str | Path | None = None) -> Path:
-    """`root`, else $MMSTUDY_DATA, else ~/.mmstudy/data."""
-    return Path(root if root is not None else os.environ.get("MMSTUDY_DATA", "~/.mmstudy/data")).expanduser()
-
-
-def dataset_dir(name: str, files: Sequence[str], root: str | Path | None = None) -> Path:
-    """`<root>/<name>`, after checking that every expected file is there (all named at once)."""
-    directory = data_root(root) / name
-    missing = [f for f in files if not (directory / f).exists()]
-    if missing:
-        raise DataError(f"dataset {name!r} expects {', '.join(files)} in {directory}; missing: {', '.join(missing)}. "
-                        f"Set MMSTUDY_DATA (or root=) to the folder that contains {name}/")
-    return directory
-
-
-def _choose(name: str, requested: Sequence[str] | str, available: Sequence[str]) -> list[str]:
-    """The requested modality names (a list or a comma-separated string), all known."""
-    if isinstance(requested, str):
-        requested = [m.strip() for m in requested.split(",") if m.strip()]
-    unknown = [m for m in requested if m not in available]
-    if unknown or not requested:
-        raise ConfigError(f"dataset {name!r}: unknown modality {unknown[0]!r}; available: {list(available)}"
-                          if unknown else f"dataset {name!r}: choose at least one modality of {list(available)}")
-    return list(requested)
-
-
 DATASETS.add("synthetic", make_synthetic, "synth")  # the built-in positive control
+for _spec in STANDARD_DATASETS:  # the field's standard datasets (standard_catalog.py)
+    DATASETS.add(_spec.name, make_loader(_spec), *_spec.aliases)
 
 
 @DATASETS.register("lastfm-2k", "lastfm", "lfm2k", "hetrec-lastfm")
@@ -67,7 +45,7 @@ def load_lastfm_2k(root: str | Path | None = None, modalities: Sequence[str] = (
                    raw_text: bool = True, min_rating: float | str | None = DEFAULT) -> Dataset:
     """Last.fm 2K (MMRec format, fixed split). Modalities: text (all-MiniLM-L6-v2 tag embeddings,
     raw = the artist's tag string), audio (Whisper), vggish (VGGish audio)."""
-    chosen = _choose("lastfm-2k", modalities, list(LASTFM_FEATURES))
+    chosen = choose_modalities("lastfm-2k", modalities, list(LASTFM_FEATURES))
     files = ["lfm2k.inter", *(LASTFM_FEATURES[m][0] for m in chosen)]
     if raw_text and "text" in chosen:
         files += ["lfm2k_og_ids.inter", "lfm2k_text.tsv"]
@@ -112,7 +90,7 @@ def load_movielens_100k(root: str | Path | None = None, modalities: Sequence[str
     - genres: a built-in multi-hot (tabular) genre matrix, usable for training without extractors.
     Interactions are ratings >= `min_rating` (default 4; "all" or None keeps all), timestamps kept.
     """
-    chosen = _choose("movielens-100k", modalities, MOVIELENS_MODALITIES)
+    chosen = choose_modalities("movielens-100k", modalities, MOVIELENS_MODALITIES)
     directory = dataset_dir("movielens-100k", ["ml-100k.inter", "ml-100k.item", *(["posters"] * ("image" in chosen))],
                             root)
     items = read_table(directory / "ml-100k.item", {"item": np.int64, "movie_title": str, "release_year": str,
