@@ -1,21 +1,20 @@
-"""Seed-matched, user-paired comparisons between groups of cells.
+"""Seed-matched, user-paired comparisons between groups of cells, judged by the claim rule.
 
 A *group* is the set of cells of one configuration over several seeds. Two groups are compared
-on the users they share: each user's metric is averaged over the matched seeds (so the test is
-paired per user), and a second, seed-level test (paired t-test on the per-seed means) respects
-the seed level of uncertainty.
+on the seeds they share and the users present in every matched cell: the per-user metrics form a
+users x seeds table per group, and `stats.claims.claim_family` applies the project's claim rule
+(the two-level test over users and training seeds, corrected over the family) with the user-
+and seed-level tests beside it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
-from ..stats.compare import compare_family
-from ..stats.corrections import adjust_pvalues
+from ..stats.claims import claim_family
 from ..study.results import StudyResults
+from ..study.spec import AnalysisConfig
 
 
 @dataclass(frozen=True)
@@ -30,9 +29,9 @@ class GroupPair:
     keys: tuple = ()
 
 
-def matched_user_means(results: StudyResults, pair: GroupPair, metric: str) -> tuple[pd.Series, pd.Series, np.ndarray, np.ndarray]:
-    """Per-user means over the seeds both groups have, on users present in every matched cell;
-    plus the per-seed means of each group (on the same users)."""
+def matched_tables(results: StudyResults, pair: GroupPair, metric: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(a, b): users x seeds tables of `metric` over the seeds both groups have (columns in seed
+    order, pairing a's and b's runs of one seed) and the users present in every matched cell."""
     seeds = sorted(set(pair.a) & set(pair.b))
     if not seeds:
         raise ValueError(f"{pair.label}: the two groups share no seed")
@@ -41,40 +40,20 @@ def matched_user_means(results: StudyResults, pair: GroupPair, metric: str) -> t
     users = tables_a[0].index
     for t in (*tables_a, *tables_b):
         users = users.intersection(t.index)
-    a = pd.concat([t.loc[users] for t in tables_a], axis=1)
-    b = pd.concat([t.loc[users] for t in tables_b], axis=1)
-    return a.mean(axis=1), b.mean(axis=1), a.mean(axis=0).to_numpy(), b.mean(axis=0).to_numpy()
+    return (pd.concat([t.loc[users] for t in tables_a], axis=1, keys=seeds),
+            pd.concat([t.loc[users] for t in tables_b], axis=1, keys=seeds))
 
 
-def seed_level_pvalue(seed_a: np.ndarray, seed_b: np.ndarray) -> float:
-    """Two-sided paired t-test on per-seed means (NaN with fewer than 2 seeds)."""
-    if len(seed_a) < 2:
-        return float("nan")
-    diff = seed_a - seed_b
-    if np.allclose(diff, diff[0]) and np.isclose(diff[0], 0.0):
-        return 1.0
-    return float(stats.ttest_rel(seed_a, seed_b).pvalue)
-
-
-def compare_groups(results: StudyResults, pairs: list[GroupPair], metric: str, *, test: str = "t",
-                   correction: str = "holm", alpha: float = 0.05) -> pd.DataFrame:
-    """One row per pair (a `compare_family` row: user-level test, effect sizes, corrected p)
-    plus the pair's factor keys and the seed-level test, corrected over the same family."""
+def compare_groups(results: StudyResults, pairs: list[GroupPair], metric: str, analysis: AnalysisConfig,
+                   correction: str | None = None) -> pd.DataFrame:
+    """One row per pair: its factor keys, the metric and the claim-rule row (`claim_family`), one
+    corrected family (the analysis' correction unless `correction` is given)."""
     if not pairs:
         return pd.DataFrame()
-    user_pairs, seed_p = {}, []
-    for pair in pairs:
-        a, b, seed_a, seed_b = matched_user_means(results, pair, metric)
-        user_pairs[pair.label] = (a, b)
-        seed_p.append((len(seed_a), seed_level_pvalue(seed_a, seed_b)))
-    table = compare_family(user_pairs, correction, alpha=alpha, test=test, seed=0)
+    tables = {pair.label: matched_tables(results, pair, metric) for pair in pairs}
+    table = claim_family(tables, correction=correction or analysis.correction, alpha=analysis.alpha,
+                         user_test=analysis.test, min_effect=analysis.min_effect, power=analysis.power)
     keys = pd.DataFrame([dict(pair.keys) for pair in pairs])
     table = pd.concat([keys, table], axis=1)
     table.insert(len(keys.columns), "metric", metric)
-    table["n_seeds"] = [n for n, _ in seed_p]
-    table["seed_pvalue"] = [p for _, p in seed_p]
-    finite = np.isfinite(table["seed_pvalue"].to_numpy())
-    table["seed_p_adj"] = np.nan
-    if finite.any():
-        table.loc[finite, "seed_p_adj"] = adjust_pvalues(table.loc[finite, "seed_pvalue"].to_numpy(), correction)
     return table

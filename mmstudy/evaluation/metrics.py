@@ -9,7 +9,8 @@ Conventions (binary relevance, MMRec-compatible):
 - Precision@k = hits / k.
 - HitRate@k   = 1 if at least one hit.
 - nDCG@k      = sum_r hit_r / log2(r + 1), divided by the ideal DCG of min(|relevant|, k) hits.
-- MAP@k       = sum_r Precision@r * hit_r / min(|relevant|, k)  (MMRec; ranx divides by |relevant|).
+- MAP@k       = sum_r Precision@r * hit_r / min(|relevant|, k)  (MMRec's convention).
+- MAPcut@k    = sum_r Precision@r * hit_r / |relevant|  (ranx map@k, trec_eval map_cut_k).
 - MRR@k       = 1 / rank of the first hit within k, 0 without a hit.
 """
 from __future__ import annotations
@@ -73,6 +74,15 @@ def average_precision(hits: np.ndarray, n_relevant: np.ndarray) -> np.ndarray:
     k = hits.shape[1]
     precision_at = np.cumsum(hits, axis=1) / _ranks(k)
     return (precision_at * hits).sum(axis=1) / np.minimum(_relevant(n_relevant), k)
+
+
+@METRICS.register("MAPcut", "map_cut", "map-cut")
+def average_precision_cut(hits: np.ndarray, n_relevant: np.ndarray) -> np.ndarray:
+    """Sum of Precision@r over hit ranks r <= k, divided by |relevant| (ranx's map@k and
+    trec_eval's map_cut_k: a user with more relevant items than k cannot reach 1)."""
+    k = hits.shape[1]
+    precision_at = np.cumsum(hits, axis=1) / _ranks(k)
+    return (precision_at * hits).sum(axis=1) / _relevant(n_relevant)
 
 
 @METRICS.register("MRR", "rr")

@@ -229,8 +229,9 @@ def _grid_summary(cells: list[CellManifest]) -> str:
 
 
 def _configuration(m: CellManifest) -> str:
-    """Labels without the seed (the cell config without its seed when a cell has no labels)."""
-    labels = {k: v for k, v in m.labels.items() if k != "seed"}
+    """Labels without the seed and the control's partner (the cell config without its seed when a
+    cell has no labels)."""
+    labels = {k: v for k, v in m.labels.items() if k not in ("seed", "pairs_with")}
     if labels:
         return ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
     cell = m.cell.to_dict() if m.cell is not None else {}

@@ -20,6 +20,7 @@ from .tables import table_pages
 FOOTER_IN = 0.45  # inches kept free above the bottom margin for the footer
 CHAR_EM = 0.55  # average glyph width of running text, in em
 TEXT_WIDTH_IN = 8.8  # readable line length on text pages
+TITLE_SHRINK = (0.0, 0.5, 1.0, 1.5, 2.0)  # points the title page's text may shrink to fit one page
 
 
 def _wrap(text: str, width_in: float, size: float) -> list[str]:
@@ -81,16 +82,28 @@ class _Flow:
         for item in items:
             self.lines(str(item), size, indent=0.22, first="•", gap=0.03, color="0.15")
 
-    def check(self, name: str, passed: bool, evidence: str, size: float) -> None:
-        self.y += 0.08
-        n_lines = 1 + min(3, len(_wrap(evidence, self.width - 0.7, size - 1)))
+    def check(self, name: str, passed: bool, evidence: str, size: float, compact: bool = False) -> None:
+        """A PASS/FAIL badge, the check's name and its evidence (`compact`: both on one wrapped line)."""
+        self.y += 0.04 if compact else 0.08
+        text, indent = (f"{name}: {evidence}", 0.55) if compact else (evidence, 0.7)
+        n_lines = (0 if compact else 1) + min(3, len(_wrap(text, self.width - indent, size - 1)))
         self._room(n_lines * size * 1.45 / 72)  # keep a check with its evidence
         self._put(self.x, "PASS" if passed else "FAIL", fontsize=size - 1, fontweight="bold",
                   color="white", family="DejaVu Sans Mono",
                   bbox={"boxstyle": "round,pad=0.25", "edgecolor": "none",
                         "facecolor": PASS_COLOR if passed else FAIL_COLOR})
-        self.lines(name, size, indent=0.7, fontweight="bold", color="0.1")
-        self.lines(evidence, size - 1, indent=0.7, color="0.3")
+        if not compact:
+            self.lines(name, size, indent=indent, fontweight="bold", color="0.1")
+        self.lines(text, size - 1, indent=indent, color="0.1" if compact else "0.3")
+
+
+def _check_block(flow: _Flow, title: str, checks: list[tuple[str, bool, str]], size: float,
+                 compact: bool = False) -> None:
+    """A heading with the pass count, then one PASS/FAIL check per row."""
+    passed = sum(p for _, p, _ in checks)
+    flow.heading(f"{title}: {passed} of {len(checks)} passed" if checks else f"{title}: none recorded")
+    for name, ok, evidence in checks:
+        flow.check(name, ok, evidence, size, compact)
 
 
 class ReportBuilder:
@@ -115,35 +128,45 @@ class ReportBuilder:
     # -- pages -------------------------------------------------------------------------
     def title_page(self, question: str, data_lines: Sequence[str],
                    protocol_lines: Sequence[str], audit_checks: Sequence = (), *,
-                   subtitle: str = "") -> None:
+                   subtitle: str = "", controls: Sequence = ()) -> None:
         """Title, research question, data and protocol (left) and audit checks (right),
-        each check marked PASS or FAIL with its evidence. Overflow continues on new pages."""
+        each check marked PASS or FAIL with its evidence, after the calibration box of the study's
+        `controls` when it has any (both then compact: name and evidence on one wrapped line).
+        Text shrinks by up to 2 points to keep it on one page; beyond that it continues on new
+        pages."""
+        parts = (question, data_lines, protocol_lines, [_check_parts(c) for c in audit_checks],
+                 [_check_parts(c) for c in controls], subtitle)
+        for shrink in TITLE_SHRINK:
+            figures = self._title_figures(*parts, shrink)
+            if len(figures) == 1:
+                break
+        for fig in figures:
+            self._emit(fig)
+
+    def _title_figures(self, question: str, data_lines: Sequence[str], protocol_lines: Sequence[str],
+                       checks: list, controls: list, subtitle: str, shrink: float) -> list[Figure]:
+        """The title page (and any continuation pages) with every text size reduced by `shrink`."""
         w, h = self.page_size
         page = self._blank()
+        label, base = FONT_SIZE["label"] - shrink, FONT_SIZE["base"] + 0.5 - shrink
         with report_style():
             page.text(MARGIN / w, 1 - MARGIN / h, self.title, va="top", fontweight="bold",
                       fontsize=FONT_SIZE["cover"])
-            sub = subtitle or (f"Study fingerprint {self.fingerprint}" if self.fingerprint
-                               else "")
-            page.text(MARGIN / w, 1 - (MARGIN + 0.5) / h, sub, va="top", color="0.35",
-                      fontsize=FONT_SIZE["label"])
-            left_w = (w - 2 * MARGIN) * 0.52
+            sub = subtitle or (f"Study fingerprint {self.fingerprint}" if self.fingerprint else "")
+            page.text(MARGIN / w, 1 - (MARGIN + 0.5) / h, sub, va="top", color="0.35", fontsize=FONT_SIZE["label"])
+            left_w = (w - 2 * MARGIN) * (0.44 if controls else 0.52)
             left = _Flow(page, MARGIN, left_w, MARGIN + 0.85, self._continuation)
             left.heading("Question")
-            left.lines(question, FONT_SIZE["label"], color="0.1")
+            left.lines(question, label, color="0.1")
             for heading, items in (("Data", data_lines), ("Protocol", protocol_lines)):
                 left.heading(heading)
-                left.bullets(items, FONT_SIZE["label"] - 0.5)
-            checks = [_check_parts(c) for c in audit_checks]
+                left.bullets(items, label - 0.5)
             right = _Flow(page, MARGIN + left_w + 0.45, w - 2 * MARGIN - left_w - 0.45,
                           MARGIN + 0.85, self._continuation)
-            passed = sum(p for _, p, _ in checks)
-            right.heading(f"Audit checks: {passed} of {len(checks)} passed" if checks
-                          else "Audit checks: none recorded")
-            for name, ok, evidence in checks:
-                right.check(name, ok, evidence, FONT_SIZE["base"] + 0.5)
-        for fig in [page] + left.pages[1:] + right.pages[1:]:
-            self._emit(fig)
+            if controls:
+                _check_block(right, "Calibration (controls)", controls, base, compact=True)
+            _check_block(right, "Audit checks", checks, base, compact=bool(controls))
+        return [page] + left.pages[1:] + right.pages[1:]
 
     def add_text(self, title: str, paragraphs: Sequence[str]) -> None:
         """A text page (continued as needed); paragraphs starting with "- " become bullets."""

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..analysis.controls import controls_table
 from ..study.kinds import study_kind
 from ..study.results import StudyResults
 from .audit import audit_study, audit_table
+from .calibration import control_checks, control_sentences, controls_shown
 from .writer import StudyReport
 
 
@@ -19,18 +21,32 @@ def build_report(folder: str | Path) -> Path:
     results = StudyResults.load(folder)
     kind = study_kind(results.kind)
     tables = kind.analyse(results)
-    checks = audit_study(list(results.manifests.values()), min_seeds=results.analysis.min_seeds)
+    controls = controls_table(results)
+    checks = audit_study(list(results.all_manifests.values()), min_seeds=results.analysis.min_seeds)
     with StudyReport(folder, f"{kind.title}: {results.study.name}", results.study.chain) as rep:
-        rep.title_page(results.study.question, (kind.data or data_lines)(results), kind.protocol(results),
-                       checks + kind.checks(results, tables))
+        rep.title_page(results.study.question, (kind.data or data_lines)(results),
+                       kind.protocol(results) + claim_protocol(results), checks + kind.checks(results, tables),
+                       control_checks(controls))
         failed = ([f"{len(results.failed)} cells failed; they are listed at the end and excluded."]
                   if results.failed else [])
-        rep.text("Summary", kind.summary(results, tables) + failed)
+        rep.text("Summary", control_sentences(controls) + kind.summary(results, tables) + failed)
         kind.pages(rep, results, tables)
+        rep.table("controls", controls, "Controls: the reference re-trained on disjoint seeds (A/A) and on noise "
+                  "content (noise)", controls_shown(controls),
+                  note="A/A must show no difference; noise must show no gain over the CF counterpart.")
         rep.table("audit", audit_table(checks), "Audit checks (also on the first page)")
         if results.failed:
             rep.text("Failed cells", [f"{fp[:10]}: {err}" for fp, err in results.failed.items()])
     return rep.pdf_path
+
+
+def claim_protocol(results: StudyResults) -> list[str]:
+    """The claim rule and the metric conventions, on every report's first page."""
+    cfg = results.analysis
+    effect = f"; underpowered: cannot detect {cfg.min_effect:g} with {cfg.power:.0%} power" if cfg.min_effect else ""
+    return [f"claim rule: significant only if the two-level (users x seeds) and the seed-level tests both reject "
+            f"({cfg.correction}, alpha {cfg.alpha}); the user-level test is shown, decides nothing{effect}",
+            "MAP@k divides by min(|relevant|, k) as MMRec; MAPcut@k by |relevant| (ranx, trec_eval)"]
 
 
 def data_lines(results: StudyResults) -> list[str]:

@@ -64,10 +64,14 @@ def summarize_comparisons(df: pd.DataFrame, *, higher_is_better: bool = True,
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise DataError(f"comparison table lacks columns {missing}")
-    sentences, quiet = [], []
+    sentences, quiet, weak = [], [], []
     for row in df.itertuples(index=False):
         a, b = _names(row)
-        if row.significant and row.mean_diff != 0:
+        verdict = getattr(row, "verdict", "")
+        if collapse_nonsignificant and verdict in ("underpowered", "untestable"):
+            weak.append(f"{a} vs {b}{_where(row)} ({_diff(row)}, {verdict}"
+                        + (f", detectable {format_number(row.mde, 3)}" if verdict == "underpowered" else "") + ")")
+        elif row.significant and row.mean_diff != 0:
             better = (row.mean_diff > 0) == higher_is_better
             verdict = "better" if better else "worse"
             sentences.append(f"{a} is significantly {verdict} than {b}{_where(row)}: "
@@ -81,4 +85,24 @@ def summarize_comparisons(df: pd.DataFrame, *, higher_is_better: bool = True,
     if quiet:
         sentences.append(f"No significant difference in {len(quiet)} of {len(df)} "
                          f"comparisons: {'; '.join(quiet)}.")
+    if weak:
+        sentences.append(f"Not enough evidence either way in {len(weak)} of {len(df)} comparisons (underpowered: "
+                         f"the smallest difference they could detect with 80% power exceeds the study's minimum "
+                         f"effect; untestable: one seed): {'; '.join(weak)}.")
     return sentences
+
+
+def claim_count(df: pd.DataFrame, what: str) -> str:
+    """"3 of 12 <what> on Recall@20 are significant under the claim rule (...); 4 are underpowered;
+    the user-level test alone would call 9 significant." for a `stats.claims.claim_family` table."""
+    if df.empty:
+        return f"No {what} to test."
+    row = df.iloc[0]
+    counts = df["verdict"].value_counts() if "verdict" in df else pd.Series(dtype=int)
+    weak = "; ".join(f"{int(counts[v])} {v}" for v in ("underpowered", "untestable") if counts.get(v, 0))
+    user = int(df["user_significant"].sum()) if "user_significant" in df else None
+    metric = f" on {row.metric}" if isinstance(getattr(row, "metric", None), str) else ""
+    return (f"{int(df['significant'].sum())} of {len(df)} {what}{metric} are significant under the claim rule "
+            f"(two-level test over users and training seeds, {correction_label(row.correction)} correction, "
+            f"alpha {row.alpha:g})" + (f"; {weak}" if weak else "")
+            + (f"; the user-level test alone would call {user} significant." if user is not None else "."))

@@ -66,14 +66,16 @@ def significance_mark(p_adj):
 
 
 def comparison_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Readable version of a `compare_family` result: one formatted row per comparison."""
+    """Readable version of a claim table (`stats.claims.claim_family`): one formatted row per
+    comparison. Difference, CI, p and the mark follow the claim rule (the two-level test); the
+    minimum detectable effect, the verdict and the user-level p stand beside them."""
     pct = [format_mean_ci(r.rel_change_pct, r.rel_ci_low, r.rel_ci_high, 1, True)
            for r in df.itertuples()]
     diff = [format_mean_ci(r.mean_diff, r.diff_ci_low, r.diff_ci_high, signed=True)
             for r in df.itertuples()]
     level = f"{100 * df['confidence'].iloc[0]:g}%" if len(df) else "95%"
     method = df["correction_label"].iloc[0] if len(df) else ""
-    return pd.DataFrame({
+    shown = pd.DataFrame({
         "Comparison": df["comparison"], "Users": df["n_users"],
         f"Difference [{level} CI]": diff, f"Change % [{level} CI]": pct,
         "d_z": df["cohens_dz"].map(lambda v: format_number(v, 2, True)),
@@ -81,6 +83,13 @@ def comparison_table(df: pd.DataFrame) -> pd.DataFrame:
         "p": df["pvalue"].map(format_p), f"p ({method})": df["p_adj"].map(format_p),
         "": significance_mark(df["p_adj"]),
     })
+    if "verdict" in df:  # a claim table: power, verdict and the user-level test instead of W/T/L
+        shown = shown.drop(columns="W/T/L")
+        shown.insert(2, "Seeds", df["n_seeds"])
+        shown["Detectable"] = df["mde"].map(lambda v: format_number(v, auto_decimals(0, v)))
+        shown["Verdict"] = df["verdict"]
+        shown[f"User-level p ({method})"] = df["user_p_adj"].map(format_p)
+    return shown
 
 
 def to_csv(df: pd.DataFrame, path: str | os.PathLike, index: bool = False) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..analysis.controls import controls_table
 from ..study.kinds import study_kind
 from ..study.results import StudyResults
 from .audit import audit_study, audit_table
@@ -27,7 +28,7 @@ def verify(folder: Path) -> tuple[list[str], int]:
     results = StudyResults.load(folder)
     problems: list[str] = []
     checked = 0
-    for fp, manifest in results.manifests.items():
+    for fp, manifest in results.all_manifests.items():
         try:
             per_user = results.per_user(fp)
         except DataError as exc:
@@ -50,10 +51,11 @@ def verify(folder: Path) -> tuple[list[str], int]:
 
 
 def recompute_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
-    """Every table of the study's kind, and the audit, recomputed from the stored files."""
-    tables = {k: v for k, v in study_kind(results.kind).analyse(results).items() if not v.empty}
-    tables["audit"] = audit_table(audit_study(list(results.manifests.values()), min_seeds=results.analysis.min_seeds))
-    return tables
+    """Every table of the study's kind, its controls and the audit, recomputed from the stored files."""
+    tables = {**study_kind(results.kind).analyse(results), "controls": controls_table(results)}
+    tables = {name: table for name, table in tables.items() if not table.empty}
+    checks = audit_study(list(results.all_manifests.values()), min_seeds=results.analysis.min_seeds)
+    return {**tables, "audit": audit_table(checks)}
 
 
 def compare_table(path: Path, table: pd.DataFrame, name: str) -> tuple[int, list[str]]:

@@ -43,8 +43,8 @@ class StudyReport:
         self._style.__exit__(*exc)
 
     def title_page(self, question: str, data_lines: list[str], protocol_lines: list[str],
-                   checks: list[AuditCheck]) -> None:
-        self._builder.title_page(question, data_lines, protocol_lines, checks)
+                   checks: list[AuditCheck], controls: list[AuditCheck] = ()) -> None:
+        self._builder.title_page(question, data_lines, protocol_lines, checks, controls=controls)
 
     def text(self, title: str, paragraphs: list[str]) -> None:
         self._builder.add_text(title, paragraphs)

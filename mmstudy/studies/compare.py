@@ -22,7 +22,7 @@ from ..analysis.pairing import GroupPair, compare_groups
 from ..errors import ConfigError
 from ..models import MODELS
 from ..report.figures import bar_with_ci, paired_difference_plot
-from ..report.summary import summarize_comparisons
+from ..report.summary import claim_count, summarize_comparisons
 from ..report.tables import comparison_table, format_mean_ci
 from ..report.writer import StudyReport
 from ..study.cell import Cell
@@ -56,6 +56,12 @@ def cells(spec: StudySpec, section: CompareSection) -> list[Cell]:
             for model in spec.models for seed in spec.seeds]
 
 
+def reference_cells(cells_: list[Cell], section: CompareSection) -> list[Cell]:
+    """Every cell: each model is a configuration the study makes claims about, so each gets its A/A
+    control, and each multimodal model its noise control."""
+    return cells_
+
+
 def analyse(results: StudyResults) -> dict[str, pd.DataFrame]:
     """Accuracy (mean and seed-level CI) per model, and each model against the reference."""
     cfg, cells_ = results.analysis, results.cells
@@ -65,8 +71,7 @@ def analyse(results: StudyResults) -> dict[str, pd.DataFrame]:
                        keys=(("model", model), ("reference", reference)))
              for (model,), fps in groups.items() if model != reference and (reference,) in groups]
     return {"accuracy": summary_table(cells_, ["model"], reported_metrics(cfg, cells_.columns)),
-            "vs_reference": compare_groups(results, pairs, cfg.metric, test=cfg.test, correction=cfg.correction,
-                                           alpha=cfg.alpha)}
+            "vs_reference": compare_groups(results, pairs, cfg.metric, cfg)}
 
 
 def protocol(results: StudyResults) -> list[str]:
@@ -85,7 +90,10 @@ def summary(results: StudyResults, tables: dict[str, pd.DataFrame]) -> list[str]
         f"{r.model} ({format_mean_ci(r.mean, r.ci_low, r.ci_high)})" for r in main.itertuples()) + "."]
         if not main.empty else [])
     tests = tables["vs_reference"]
-    return out + (summarize_comparisons(tests, collapse_nonsignificant=True) if not tests.empty else [])
+    if tests.empty:
+        return out
+    return out + [claim_count(tests, "model-vs-reference differences")] + summarize_comparisons(
+        tests, collapse_nonsignificant=True)
 
 
 def pages(rep: StudyReport, results: StudyResults, tables: dict[str, pd.DataFrame]) -> None:
@@ -109,7 +117,7 @@ KIND = register_kind(StudyKind(
     name="compare", title="Model-comparison study",
     question="Which recommender ranks best on this dataset, by how much, and is the difference real?",
     default_config="compare-quick.yaml", section=CompareSection, cells=cells, analyse=analyse,
-    protocol=protocol, summary=summary, pages=pages))
+    protocol=protocol, summary=summary, pages=pages, reference=reference_cells))
 
 main = partial(run_kind_command, KIND)  # `python -m mmstudy.studies.compare [flags]`, from Python
 

@@ -10,6 +10,7 @@ from ..hashing import fingerprint
 
 SPLIT_METHODS = ("auto", "fixed", "random", "temporal")
 MASK_SETTINGS = ("none", "natural", "single", "same", "independent")
+CELL_CONTROLS = ("", "noise")
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,11 @@ class Cell:
     cutoffs: tuple[int, ...] = (10, 20, 50)
     labels: Mapping[str, Any] = field(default_factory=dict)  # study factors, for analysis only
     fusion: Mapping[str, Any] = field(default_factory=dict)  # schema.fusion.FusionConfig keys; {} = none
+    control: str = ""  # "" or "noise": every modality replaced by Gaussian noise (study.controls)
+
+    def __post_init__(self) -> None:
+        if self.control not in CELL_CONTROLS:
+            raise ConfigError(f"cell.control: unknown control {self.control!r}; expected one of {CELL_CONTROLS}")
 
     @classmethod
     def from_dict(cls, mapping: Mapping[str, Any], where: str = "cell") -> "Cell":
@@ -90,12 +96,17 @@ class Cell:
         return cls(**mapping)
 
     def to_dict(self) -> dict[str, Any]:
-        return as_plain(self)
+        """Plain JSON-able form; no `control` key for an ordinary cell (as before controls existed)."""
+        plain = as_plain(self)
+        if not plain["control"]:
+            del plain["control"]
+        return plain
 
     @property
     def fingerprint(self) -> str:
         """SHA-256 of the canonical config; labels are excluded (they only name factors), and so are
-        an empty fusion block and empty data.features (cells without them keep their fingerprints)."""
+        an empty fusion block, no control and empty data.features (cells without them keep their
+        fingerprints)."""
         plain = self.to_dict()
         plain.pop("labels")
         if not plain["fusion"]:

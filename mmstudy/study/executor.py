@@ -1,6 +1,6 @@
 """The one cell executor: a cell's configuration in, per-user test metrics and a manifest out.
 
-    data -> split -> for each imputer setting (chosen on validation):
+    data -> split -> (noise control: content replaced by noise) -> for each imputer setting:
         missing-modality masking and handling (+ early fusion)
         -> the cell's trainer: candidates trained and compared on validation
     -> the best candidate -> ONE test evaluation -> (common-items view) -> manifest
@@ -32,6 +32,7 @@ from ..models.base import MODELS
 from ..schema.fusion import FusionConfig
 from ..training import TrainConfig
 from .cell import Cell
+from .controls import noise_modalities
 from .environment import environment
 from .late_fusion import LateFusionTrainer
 from .manifest import (CellManifest, DatasetRecord, Environment, Evaluation, FeatureRecord, MissingRecord, Seeds,
@@ -79,6 +80,8 @@ def run_cell(cell: Cell, workspace: Workspace | None = None, device: str = "cpu"
     dataset = ws.dataset(cell.data, device)
     split = ws.split(dataset, cell.data)
     modalities = trainer.modalities(dataset)
+    if cell.control == "noise":  # the noise control: content replaced by noise of its own moments
+        modalities = noise_modalities(modalities, cell.seed)
     trials, chosen = [], None
     for imputer_params in grid_points(cell.missing.grid):
         handled = handle_missing(modalities, split, cell.missing, {**cell.missing.params, **imputer_params},

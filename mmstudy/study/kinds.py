@@ -22,6 +22,7 @@ from typing import Any, Callable
 from ..config import from_mapping
 from ..registry import Registry
 from .cell import Cell
+from .controls import control_cells
 from .spec import StudySpec
 
 PLUGINS = "mmstudy.studies"  # the package of built-in kinds, and the entry-point group of others'
@@ -59,6 +60,8 @@ class StudyKind:
     options : adds the kind's own flags to its command's parser.
     apply_options : (section mapping, parsed flags) -> the section with the flags applied.
     finish : (results folder, device) -> None, run after the cells and before the report.
+    reference : (the study's cells, parsed section) -> the cells of its reference configuration,
+        from which the A/A and noise controls are made (`study.controls`); None: no controls.
     """
 
     name: str
@@ -76,14 +79,19 @@ class StudyKind:
     options: Callable[[argparse.ArgumentParser], None] = _no_options
     apply_options: Callable[[dict, argparse.Namespace], dict] = _unchanged
     finish: Callable[[Path, str], None] | None = None
+    reference: Callable[[list[Cell], Any], list[Cell]] | None = None
 
     def parse_section(self, spec: StudySpec) -> Any:
         """The spec's section as this kind's dataclass (unknown keys name the closest known one)."""
         return from_mapping(self.section, spec.section, f"study {spec.name!r}: {self.name}")
 
     def expand(self, spec: StudySpec) -> list[Cell]:
-        """Every cell of a study of this kind."""
-        return self.cells(spec, self.parse_section(spec))
+        """Every cell of a study of this kind: its own, then its controls' (`study.controls`)."""
+        section = self.parse_section(spec)
+        cells = self.cells(spec, section)
+        if self.reference is None:
+            return cells
+        return cells + control_cells(spec, self.reference(cells, section))
 
 
 STUDY_KINDS: Registry[StudyKind] = Registry("study kind")

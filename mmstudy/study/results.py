@@ -20,10 +20,14 @@ STUDY_FILE = "study.json"
 
 @dataclass
 class StudyResults:
-    """The finished cells of a results folder: manifests, labels, and per-user tables on demand."""
+    """The finished cells of a results folder: manifests, labels, and per-user tables on demand.
+
+    `all_manifests` holds every finished cell, controls included (`study.controls`); `manifests`
+    and `cells` hold the study's own design, which the kind's analysis reads.
+    """
 
     folder: Path
-    manifests: dict[str, CellManifest]
+    all_manifests: dict[str, CellManifest]
     study: StudyManifest
 
     @classmethod
@@ -43,6 +47,11 @@ class StudyResults:
         return cls(folder, manifests, study)
 
     @cached_property
+    def manifests(self) -> dict[str, CellManifest]:
+        """The finished cells of the study's own design (control cells excluded)."""
+        return {fp: m for fp, m in self.all_manifests.items() if "control" not in m.labels}
+
+    @cached_property
     def store(self) -> ResultStore:
         return ResultStore(self.folder)
 
@@ -57,7 +66,8 @@ class StudyResults:
 
     @cached_property
     def cells(self) -> pd.DataFrame:
-        """One row per finished cell: its labels plus mean test metrics and timings."""
+        """One row per finished cell of the study's own design (control cells excluded, see
+        `controls`): its labels plus mean test metrics and timings."""
         rows = []
         for fp, m in self.manifests.items():
             rows.append({"fingerprint": fp, **m.labels, "model": m.model, **m.test.mean,
@@ -65,15 +75,25 @@ class StudyResults:
                          "n_parameters": m.n_parameters})
         return pd.DataFrame(rows)
 
+    @cached_property
+    def controls(self) -> list[dict]:
+        """The study's control cells as study.json lists them ({fingerprint, labels}; a control cell
+        identical to a study cell shares its results), finished ones only."""
+        return [entry for entry in self.study.cells
+                if "control" in entry["labels"] and entry["fingerprint"] in self.all_manifests]
+
     def per_user(self, fingerprint: str, view: str = "full") -> pd.DataFrame:
-        """Per-user test metrics of one cell; view 'common' = restricted to a dropped catalogue."""
+        """Per-user test metrics of one cell; view 'common' = restricted to the items a `dropped`
+        catalogue keeps (a DataError when the cell has no such table: catalogues must never mix)."""
         per_user, _ = self.store.load(fingerprint)  # verifies every file's checksum
         if view == "full":
             return per_user
-        name = "per_user_common"
-        if name in self.manifests[fingerprint].files:
-            return self.store.table(fingerprint, name)
-        return per_user
+        if view != "common":
+            raise DataError(f"unknown per-user view {view!r}; expected 'full' or 'common'")
+        if "per_user_common" not in self.all_manifests[fingerprint].files:
+            raise DataError(f"cell {fingerprint[:10]} has no common-items table (per_user_common.parquet); it "
+                            "cannot be compared with a `dropped` cell on the common catalogue")
+        return self.store.table(fingerprint, "per_user_common")
 
     @property
     def failed(self) -> dict[str, str]:

@@ -169,7 +169,7 @@ def _run_pool(todo: list[Cell], output: str, cache: str, device: str, jobs: int,
 
 
 def _label(cell: Cell) -> str:
-    return ", ".join(f"{k}={v}" for k, v in cell.labels.items()) or cell.model
+    return ", ".join(f"{k}={v}" for k, v in cell.labels.items() if k != "pairs_with") or cell.model
 
 
 def _recorder(summary: StudySummary, bar, cells: dict[str, Cell]) -> Recorder:

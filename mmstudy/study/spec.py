@@ -24,6 +24,8 @@ class AnalysisConfig:
     alpha: float = 0.05
     min_seeds: int = 3
     reference: str | None = None
+    min_effect: float | None = None  # smallest difference (metric units) the study cares about
+    power: float = 0.8  # for minimum detectable effects and the seeds an effect needs
 
     def __post_init__(self) -> None:
         if self.test not in TESTS:
@@ -32,12 +34,33 @@ class AnalysisConfig:
             raise ConfigError(f"analysis.correction: unknown method {self.correction!r}; expected one of {CORRECTIONS}")
         if not 0 < self.alpha < 1:
             raise ConfigError(f"analysis.alpha must lie in (0, 1), got {self.alpha}")
+        if not 0 < self.power < 1:
+            raise ConfigError(f"analysis.power must lie in (0, 1), got {self.power}")
+        if self.min_effect is not None and not (isinstance(self.min_effect, (int, float)) and self.min_effect > 0):
+            raise ConfigError(f"analysis.min_effect must be a positive number (metric units), got {self.min_effect!r}")
+
+
+@dataclass(frozen=True)
+class ControlsConfig:
+    """The `controls:` section: which controls run (both by default) and the A/A seed offset."""
+
+    aa: bool = True
+    noise: bool = True
+    seed_offset: int = 1000
+
+    def __post_init__(self) -> None:
+        for key in ("aa", "noise"):
+            if not isinstance(getattr(self, key), bool):
+                raise ConfigError(f"controls.{key} must be true or false, got {getattr(self, key)!r}")
+        if not isinstance(self.seed_offset, int) or isinstance(self.seed_offset, bool) or self.seed_offset < 1:
+            raise ConfigError(f"controls.seed_offset must be a positive integer, got {self.seed_offset!r}")
 
 
 @dataclass(frozen=True)
 class StudySpec:
     """A declarative study: data, models (with fixed params and validation grids), training
-    budget, seeds, analysis plan, and a study-specific section (`section`)."""
+    budget, seeds, analysis plan, controls (`study.controls`), and a study-specific section
+    (`section`)."""
 
     name: str
     question: str = ""
@@ -49,6 +72,7 @@ class StudySpec:
     seeds: tuple[int, ...] = (0, 1, 2)
     cutoffs: tuple[int, ...] = (10, 20, 50)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    controls: ControlsConfig = field(default_factory=ControlsConfig)
     section: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -77,6 +101,7 @@ def parse_spec(mapping: Mapping[str, Any], section: str, where: str) -> StudySpe
     out = {k: v for k, v in mapping.items() if k != section}
     out["data"] = from_mapping(DataConfig, mapping.get("data"), f"{where}: data")
     out["analysis"] = from_mapping(AnalysisConfig, mapping.get("analysis"), f"{where}: analysis")
+    out["controls"] = from_mapping(ControlsConfig, mapping.get("controls"), f"{where}: controls")
     for key in ("models", "seeds", "cutoffs"):
         if key in out:
             out[key] = tuple(out[key]) if isinstance(out[key], (list, tuple)) else (out[key],)

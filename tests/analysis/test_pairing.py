@@ -1,35 +1,51 @@
-"""Seed-matched, user-paired group comparisons on a finished tiny study."""
+"""Seed-matched, user-paired group comparisons on a finished tiny study, judged by the claim rule."""
 import numpy as np
 import pandas as pd
+import pytest
 
 from mmstudy.analysis.groups import seed_summary
-from mmstudy.analysis.pairing import GroupPair, compare_groups, matched_user_means
+from mmstudy.analysis.pairing import GroupPair, compare_groups, matched_tables
+from mmstudy.errors import DataError
+from mmstudy.stats.crossed import crossed_tests
 from mmstudy.study.results import StudyResults
+from mmstudy.study.spec import AnalysisConfig
 
 
-def test_matched_user_means_average_over_seeds(tiny_missing_study):
-    res = StudyResults.load(tiny_missing_study)
+def groups_of(res):
     cells = res.cells
-    zeros = cells.query("strategy == 'zeros'").set_index("seed")["fingerprint"].to_dict()
-    mean = cells.query("strategy == 'propagation'").set_index("seed")["fingerprint"].to_dict()
-    a, b, seed_a, seed_b = matched_user_means(res, GroupPair("p vs z", mean, zeros), "Recall@20")
-    manual = pd.concat([res.per_user(mean[s])["Recall@20"] for s in (0, 1)], axis=1).mean(axis=1)
-    np.testing.assert_allclose(a.loc[manual.index], manual)
-    assert len(seed_a) == 2 and a.index.equals(b.index)
+    return {s: g.set_index("seed")["fingerprint"].to_dict()
+            for s, g in cells[cells.role == "multimodal"].groupby("strategy")}
 
 
-def test_compare_groups_corrects_over_the_family(tiny_missing_study):
+def test_matched_tables_hold_users_by_seeds(tiny_missing_study):
     res = StudyResults.load(tiny_missing_study)
-    cells = res.cells
-    groups = {s: g.set_index("seed")["fingerprint"].to_dict()
-              for s, g in cells[cells.role == "multimodal"].groupby("strategy")}
+    groups = groups_of(res)
+    a, b = matched_tables(res, GroupPair("p vs z", groups["propagation"], groups["zeros"]), "Recall@20")
+    assert list(a.columns) == [0, 1] and a.index.equals(b.index)
+    np.testing.assert_allclose(a[1], res.per_user(groups["propagation"][1])["Recall@20"].loc[a.index])
+
+
+def test_compare_groups_applies_the_claim_rule_over_the_family(tiny_missing_study):
+    res = StudyResults.load(tiny_missing_study)
+    groups = groups_of(res)
     pairs = [GroupPair("prop vs zeros", groups["propagation"], groups["zeros"], keys=(("k", 1),)),
              GroupPair("dropped vs zeros", groups["dropped"], groups["zeros"], "full", "common", keys=(("k", 2),))]
-    table = compare_groups(res, pairs, "Recall@20", correction="holm")
-    assert list(table["k"]) == [1, 2]
+    table = compare_groups(res, pairs, "Recall@20", AnalysisConfig(correction="holm", min_effect=0.001))
+    assert list(table["k"]) == [1, 2] and (table["metric"] == "Recall@20").all()
     assert (table["p_adj"] >= table["pvalue"] - 1e-15).all() and (table["p_adj"] <= 1).all()
-    assert table["correction_label"].iloc[0] == "Holm"
-    assert (table["n_seeds"] == 2).all() and table["seed_pvalue"].notna().all()
+    assert table["correction_label"].iloc[0] == "Holm" and (table["n_seeds"] == 2).all()
+    assert table["significant"].equals(table["p_adj"] < 0.05) and table["seed_pvalue"].notna().all()
+    a, b = matched_tables(res, pairs[0], "Recall@20")
+    res = crossed_tests(a.to_numpy().T, b.to_numpy().T)
+    assert table["pvalue"].iloc[0] == pytest.approx(max(res.pvalue, res.seed_pvalue))
+    assert set(table["verdict"]) <= {"significant", "not significant", "underpowered"}
+
+
+def test_a_cell_without_a_common_table_cannot_be_read_on_the_common_catalogue(tiny_missing_study):
+    res = StudyResults.load(tiny_missing_study)
+    cf = res.cells.query("role == 'cf' and strategy == 'none'")["fingerprint"].iloc[0]
+    with pytest.raises(DataError, match="has no common-items table"):
+        res.per_user(cf, "common")
 
 
 def test_seed_summary_t_interval():

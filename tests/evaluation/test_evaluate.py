@@ -15,7 +15,7 @@ def test_result_layout(split, model):
     assert result.per_user.index.name == "user"
     np.testing.assert_array_equal(result.per_user.index, split.eval_users("test"))
     assert result.n_users == len(split.eval_users("test"))
-    expected = {f"{m}@{k}" for m in ("Recall", "Precision", "HitRate", "nDCG", "MAP", "MRR",
+    expected = {f"{m}@{k}" for m in ("Recall", "Precision", "HitRate", "nDCG", "MAP", "MAPcut", "MRR",
                                      "APLT", "ARP", "EFD") for k in (10, 20, 50)}
     assert set(result.per_user.columns) == expected
     assert (result.per_user.dtypes == np.float64).all()

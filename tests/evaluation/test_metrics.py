@@ -21,9 +21,10 @@ def reference(ranked: list[int], relevant: set[int], k: int) -> dict[str, float]
     n_ideal = min(len(relevant), k)
     dcg = sum(1 / math.log2(r + 1) for r in hit_ranks)
     idcg = sum(1 / math.log2(r + 1) for r in range(1, n_ideal + 1))
-    ap = sum((n + 1) / r for n, r in enumerate(hit_ranks)) / n_ideal
+    precision_sum = sum((n + 1) / r for n, r in enumerate(hit_ranks))
     return {"Recall": len(hit_ranks) / len(relevant), "Precision": len(hit_ranks) / k,
-            "HitRate": float(bool(hit_ranks)), "nDCG": dcg / idcg, "MAP": ap,
+            "HitRate": float(bool(hit_ranks)), "nDCG": dcg / idcg, "MAP": precision_sum / n_ideal,
+            "MAPcut": precision_sum / len(relevant),
             "MRR": 1 / hit_ranks[0] if hit_ranks else 0.0}
 
 
@@ -57,7 +58,7 @@ def test_metrics_match_ranx(split, model):
     run = ranx.Run({str(u): {str(i): float(10 - r) for r, i in enumerate(row)}
                     for u, row in zip(users, topk.tolist())})
     names = {"Recall": "recall", "Precision": "precision", "HitRate": "hit_rate", "nDCG": "ndcg",
-             "MAP": "map", "MRR": "mrr"}
+             "MAP": "map", "MAPcut": "map", "MRR": "mrr"}
     ours = evaluate(model, split, "test", cutoffs=(5, 10)).per_user
     n_relevant = np.diff(split.test.indptr)[users]
     for k in (5, 10):
@@ -65,9 +66,9 @@ def test_metrics_match_ranx(split, model):
         for name, ranx_name in names.items():
             theirs = np.array([run.scores[f"{ranx_name}@{k}"][str(u)] for u in users])
             mine = ours[f"{name}@{k}"].to_numpy()
-            if name == "MAP":  # ranx divides AP by |relevant|, we (like MMRec) by min(|relevant|, k)
+            if name == "MAP":  # ranx divides AP by |relevant|, MAP (like MMRec) by min(|relevant|, k)
                 mine = mine * np.minimum(n_relevant, k) / n_relevant
-            np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-12, err_msg=name)
+            np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-12, err_msg=name)  # MAPcut as is
 
 
 def test_hand_computed_values():
@@ -90,7 +91,7 @@ def test_names_are_case_insensitive_and_canonical():
     assert parse_metric(" NDCG @ 10 ") == ("nDCG", 10)
     assert parse_metric("hit_rate@5") == ("HitRate", 5)
     assert column("ndcg", 50) == "nDCG@50"
-    assert set(METRICS.names()) == {"Recall", "Precision", "HitRate", "nDCG", "MAP", "MRR"}
+    assert set(METRICS.names()) == {"Recall", "Precision", "HitRate", "nDCG", "MAP", "MAPcut", "MRR"}
 
 
 @pytest.mark.parametrize("bad", ["recall", "Recall@", "Recall@0", "@20", "Recall@2.5"])

@@ -1,5 +1,6 @@
 """The model-comparison study (the README's worked example of a study kind): its cells, a bad
 reference, and a tiny study end to end through its command to a report that `verify` recomputes."""
+import pandas as pd
 import pytest
 import yaml
 
@@ -18,8 +19,10 @@ def study(**compare):
 
 
 def test_cells_differ_only_in_model_and_seed():
-    cells = KIND.expand(parse_spec(study(), "compare", "t"))
+    everything = KIND.expand(parse_spec(study(), "compare", "t"))
+    cells = [c for c in everything if "control" not in c.labels]
     assert [(c.model, c.seed) for c in cells] == [("BPR-MF", 0), ("BPR-MF", 1), ("VBPR", 0), ("VBPR", 1)]
+    assert everything[:4] == cells and len(everything) == 4 + 4 + 2 * 2  # then A/A, noise and its CF cells
     assert len({c.fingerprint for c in cells}) == 4 and all(c.data == cells[0].data for c in cells)
 
 
@@ -33,7 +36,11 @@ def test_a_tiny_study_runs_reports_and_verifies(tmp_path):
     config.write_text(yaml.safe_dump(study(reference="VBPR")))
     assert main(["--config", str(config), "--output", str(tmp_path / "out"), "--quiet", "--threads", "1"]) == 0
     results = StudyResults.load(tmp_path / "out")
-    assert results.kind == "compare" and len(results.manifests) == 4
+    assert results.kind == "compare" and len(results.manifests) == 4  # the design; controls apart
+    assert {e["labels"]["control"] for e in results.controls} == {"aa", "noise", "cf"}
+    controls = pd.read_csv(tmp_path / "out" / "tables" / "controls.csv")
+    assert sorted(zip(controls["control"], controls["model"])) == [("aa", "BPR-MF"), ("aa", "VBPR"), ("noise", "VBPR")]
+    assert set(controls["passed"]) <= {True, False} and (controls["n_seeds"] == 2).all()
     tests = (tmp_path / "out" / "tables" / "vs_reference.csv").read_text()
     assert "BPR-MF vs VBPR" in tests
     problems, checked = verify(tmp_path / "out")

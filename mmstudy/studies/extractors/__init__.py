@@ -52,6 +52,6 @@ KIND = register_kind(StudyKind(
     default_config="extractors-quick.yaml", section=design.ExtractorSection, cells=design.study_cells,
     analyse=analysis.analyse_extractors, protocol=report.protocol, summary=report.summary, pages=report.pages,
     checks=report.design_checks, data=report.data_lines, options=_options, apply_options=_apply_options,
-    finish=feature_summary.write_feature_summary))
+    finish=feature_summary.write_feature_summary, reference=design.reference_cells))
 
 main = partial(run_kind_command, KIND)  # `python -m mmstudy.studies.extractors [flags]`, from Python

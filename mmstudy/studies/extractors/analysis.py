@@ -86,8 +86,7 @@ def cf_pairs(cells: pd.DataFrame, results: StudyResults) -> list[GroupPair]:
 def tested(results: StudyResults, pairs: list[GroupPair], metrics: list[str], analysis: AnalysisConfig,
            correction: str | None = None) -> pd.DataFrame:
     """`compare_groups` for each metric (one corrected family per metric), stacked."""
-    tables = [compare_groups(results, pairs, metric, test=analysis.test, alpha=analysis.alpha,
-                             correction=correction or analysis.correction) for metric in metrics]
+    tables = [compare_groups(results, pairs, metric, analysis, correction) for metric in metrics]
     tables = [t for t in tables if not t.empty]
     if not tables:
         return pd.DataFrame()

@@ -166,3 +166,10 @@ def check_extractors(spec: StudySpec, section: ExtractorSection) -> None:
 def source_config(data: DataConfig) -> DataConfig:
     """The data as loaded: every modality, no extraction."""
     return replace(data, features={}, modalities=None)
+
+
+def reference_cells(cells: list[Cell], section: ExtractorSection) -> list[Cell]:
+    """The study's reference configuration (for its controls): the reference combination, every
+    model and seed."""
+    reference = combination_label(section.reference)
+    return [c for c in cells if c.labels.get("role") == "full" and c.labels["combination"] == reference]

@@ -6,7 +6,7 @@ import pandas as pd
 
 from ...report.audit import AuditCheck
 from ...report.figures import bar_with_ci, heatmap, paired_difference_plot
-from ...report.summary import summarize_comparisons
+from ...report.summary import claim_count, summarize_comparisons
 from ...report.tables import comparison_table, format_mean_ci, format_number
 from ...report.writer import StudyReport, slug
 from ...study.results import StudyResults
@@ -66,7 +66,7 @@ def _accuracy_pages(rep: StudyReport, tables: dict, cfg: AnalysisConfig) -> None
         rep.figure(f"differences_{slug(model)}", paired_difference_plot(
             part, label="combination", title=f"{model}: each combination minus the reference",
             xlabel=f"Δ {cfg.metric} (paired per user, mean over seeds)"),
-            caption=f"Reference: {part['reference'].iloc[0]}. Filled markers: significant after "
+            caption=f"Reference: {part['reference'].iloc[0]}. Filled markers: significant under the claim rule (two-level test over users and seeds) after "
                     f"{part['correction_label'].iloc[0]} correction over the "
                     f"{len(tested)} comparisons on {cfg.metric} (alpha {cfg.alpha}).")
 
@@ -126,13 +126,13 @@ def summary(results: StudyResults, tables: dict[str, pd.DataFrame]) -> list[str]
         out.append(f"{model}: best extractor combination on {cfg.metric} is {order['combination'].iloc[0]} "
                    f"({format_mean_ci(*order[['mean', 'ci_low', 'ci_high']].iloc[0])}); ranking: "
                    + " > ".join(f"{r.combination} ({r.mean:.4f})" for r in order.itertuples()) + ".")
-    for name, what in (("vs_reference", "combination-vs-reference"), ("ablations", "single-modality ablation")):
+    for name, what in (("vs_reference", "combination-vs-reference"), ("ablations", "single-modality ablation"),
+                       ("vs_cf", "multimodal-vs-CF")):
         table = tables[name]
         if table.empty:
             continue
         part = table[table["metric"] == cfg.metric]
-        out.append(f"{int(part['significant'].sum())} of {len(part)} {what} differences on {cfg.metric} are "
-                   f"significant after {part['correction_label'].iloc[0]} correction (alpha {cfg.alpha}).")
+        out.append(claim_count(part, f"{what} differences"))
         out += summarize_comparisons(part.assign(condition=""), collapse_nonsignificant=True)
     return out + _similarity_sentences(tables["cka"], tables["extraction"])
 

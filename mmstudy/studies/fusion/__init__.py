@@ -61,6 +61,6 @@ KIND = register_kind(StudyKind(
     question="Where should modalities meet (early, intermediate, late), represented how, and does it survive missing content?",
     default_config="fusion-quick.yaml", section=design.FusionSection, cells=design.fusion_cells,
     analyse=analysis.analyse_fusion, protocol=report.protocol, summary=report.summary, pages=report.pages,
-    checks=report.late_weight_checks, options=_options, apply_options=_apply_options))
+    checks=report.late_weight_checks, options=_options, apply_options=_apply_options, reference=design.reference_cells))
 
 main = partial(run_kind_command, KIND)  # `python -m mmstudy.studies.fusion [flags]`, from Python

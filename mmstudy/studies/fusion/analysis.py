@@ -15,7 +15,7 @@ import pandas as pd
 from ...analysis.groups import BEYOND, PER_USER_BEYOND, reported_metrics, seed_groups, seed_summary, summary_table
 from ...analysis.pairing import GroupPair, compare_groups
 from ...errors import DataError
-from ...stats.compare import compare_family
+from ...stats.claims import claim_family
 from ...stats.ranking import RankingResult, rank_configs
 from ...study.results import StudyResults
 from ...study.spec import AnalysisConfig
@@ -59,8 +59,7 @@ def reference_comparisons(results: StudyResults, cells: pd.DataFrame, reference:
                           analysis: AnalysisConfig) -> pd.DataFrame:
     """Paired per-user tests of every variant vs the reference; one corrected family per metric."""
     pairs = variant_pairs(base_cells(cells), reference)
-    tables = [compare_groups(results, pairs, metric, test=analysis.test, correction=analysis.correction,
-                             alpha=analysis.alpha) for metric in metrics]
+    tables = [compare_groups(results, pairs, metric, analysis) for metric in metrics]
     return pd.concat([t for t in tables if not t.empty], ignore_index=True) if pairs else pd.DataFrame()
 
 
@@ -161,8 +160,7 @@ def cross_comparisons(results: StudyResults, cells: pd.DataFrame, reference: str
     masked = cells[cells["setting"] != "none"]
     ref = cross_reference(cells, reference)
     pairs = variant_pairs(masked, ref, ("rate",)) if ref else []
-    return compare_groups(results, pairs, analysis.metric, test=analysis.test, correction=analysis.correction,
-                          alpha=analysis.alpha)
+    return compare_groups(results, pairs, analysis.metric, analysis)
 
 
 def drop_comparisons(results: StudyResults, cells: pd.DataFrame, reference: str,
@@ -185,20 +183,21 @@ def drop_comparisons(results: StudyResults, cells: pd.DataFrame, reference: str,
         keys.append({"dataset": dataset, "model": model, "rate": rate, "variant": variant, "reference": ref})
     if not drops:
         return pd.DataFrame()
-    table = compare_family(drops, analysis.correction, alpha=analysis.alpha, test=analysis.test, seed=0)
+    table = claim_family(drops, correction=analysis.correction, alpha=analysis.alpha, user_test=analysis.test,
+                         min_effect=analysis.min_effect, power=analysis.power)
     return pd.concat([pd.DataFrame(keys), table], axis=1)
 
 
-def _paired_drops(results: StudyResults, quad: list[dict[int, str]], metric: str) -> tuple[pd.Series, pd.Series]:
-    """Per-user (a_rate - a_0, b_rate - b_0), averaged over the seeds all four groups share."""
+def _paired_drops(results: StudyResults, quad: list[dict[int, str]], metric: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Users x seeds tables (a_rate - a_0, b_rate - b_0) over the seeds all four groups share."""
     seeds = sorted(set.intersection(*(set(q) for q in quad)))
     if not seeds:
         raise DataError("drop comparison: the four groups share no seed")
-    tables = [pd.concat([results.per_user(q[s])[metric] for s in seeds], axis=1) for q in quad]
+    tables = [pd.concat([results.per_user(q[s])[metric] for s in seeds], axis=1, keys=seeds) for q in quad]
     users = tables[0].index
     for t in tables[1:]:
         users = users.intersection(t.index)
-    a_rate, a_0, b_rate, b_0 = (t.loc[users].mean(axis=1) for t in tables)
+    a_rate, a_0, b_rate, b_0 = (t.loc[users] for t in tables)
     return a_rate - a_0, b_rate - b_0
 
 

@@ -155,3 +155,11 @@ def _cell(spec: StudySpec, data: DataConfig, dataset: str, model: str, variant: 
     return Cell(data=data, model=canonical, params=dict(spec.params.get(model, {})),
                 grid=dict(spec.grids.get(model, {})), train=dict(spec.train), missing=missing, seed=seed,
                 cutoffs=spec.cutoffs, labels=labels, fusion=cfg.to_mapping())
+
+
+def reference_cells(cells: list[Cell], section: FusionSection) -> list[Cell]:
+    """The study's reference configuration (for its controls): the reference variant, unmasked, on
+    the first dataset, every backbone and seed."""
+    first = cells[0].labels["dataset"] if cells else None
+    return [c for c in cells if c.labels["variant"] == section.reference and c.labels["setting"] == "none"
+            and c.labels["dataset"] == first]

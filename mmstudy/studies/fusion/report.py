@@ -7,7 +7,7 @@ import pandas as pd
 from ...analysis.groups import BEYOND
 from ...report.audit import AuditCheck
 from ...report.figures import bar_with_ci, critical_difference_diagram, paired_difference_plot, robustness_curve
-from ...report.summary import summarize_comparisons
+from ...report.summary import claim_count, summarize_comparisons
 from ...report.tables import comparison_table, format_mean_ci, format_number
 from ...report.writer import StudyReport, slug
 from ...stats.ranking import RankingResult
@@ -84,7 +84,7 @@ def _accuracy_pages(rep: StudyReport, tables: dict, cfg: AnalysisConfig) -> None
         rep.figure(f"differences_{slug(dataset)}_{slug(model)}", paired_difference_plot(
             part, label="variant", title=f"{dataset}, {model}: each variant minus {part['reference'].iloc[0]}",
             xlabel=f"Δ {cfg.metric} (paired per user, mean over seeds)"),
-            caption=f"Filled markers: significant after {part['correction_label'].iloc[0]} correction over the "
+            caption=f"Filled markers: significant under the claim rule (two-level test over users and seeds) after {part['correction_label'].iloc[0]} correction over the "
                     f"{len(main)} comparisons on {cfg.metric} (alpha {cfg.alpha}).")
 
 
@@ -165,8 +165,7 @@ def summary(results: StudyResults, tables: dict[str, pd.DataFrame]) -> list[str]
     comparisons = tables["variant_vs_reference"]
     if not comparisons.empty:
         main = comparisons[comparisons["metric"] == cfg.metric]
-        out.append(f"{int(main['significant'].sum())} of {len(main)} variant-vs-reference differences on "
-                   f"{cfg.metric} are significant after {main['correction_label'].iloc[0]} correction.")
+        out.append(claim_count(main, "variant-vs-reference differences"))
         out += summarize_comparisons(main.assign(condition=""), collapse_nonsignificant=True)
     out += late_weight_sentences(tables["late_weights"])
     drops = tables["drop_vs_reference"]

@@ -37,6 +37,6 @@ KIND = register_kind(StudyKind(
     question="When items lack modalities, what does each handling strategy cost, for which model, at which rate?",
     default_config="missing-quick.yaml", section=design.MissingSection, cells=design.study_cells,
     analyse=analysis.analyse_missing, protocol=report.protocol, summary=report.summary, pages=report.pages,
-    options=_options, apply_options=_apply_options))
+    options=_options, apply_options=_apply_options, reference=design.reference_cells))
 
 main = partial(run_kind_command, KIND)  # `python -m mmstudy.studies.missing [flags]`, from Python

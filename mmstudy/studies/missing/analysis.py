@@ -108,10 +108,9 @@ def analyse_missing(results: StudyResults) -> dict[str, pd.DataFrame]:
     reference = analysis.reference or _reference(results)
     tables = {"robustness": robustness(cells, metrics)}
     tables["strategy_vs_reference"] = compare_groups(results, strategy_pairs(cells, reference), analysis.metric,
-                                                     test=analysis.test, correction=analysis.correction,
-                                                     alpha=analysis.alpha)
-    tables["multimodal_vs_cf"] = compare_groups(results, cf_pairs(cells, results), analysis.metric,
-                                                test=analysis.test, correction="fdr_bh", alpha=analysis.alpha)
+                                                     analysis)
+    tables["multimodal_vs_cf"] = compare_groups(results, cf_pairs(cells, results), analysis.metric, analysis,
+                                                correction="fdr_bh")
     tables["dropped_losses"] = dropped_losses(results)
     tables["homophily"] = homophily(results)
     tables["imputer_settings"] = chosen_imputer_params(results)

@@ -103,3 +103,12 @@ def _cell(spec: StudySpec, model: str, seed: int, missing: MissingConfig, labels
     return Cell(data=spec.data, model=canonical, params=dict(spec.params.get(model, {})),
                 grid=dict(spec.grids.get(model, {})), train=dict(spec.train), missing=missing, seed=seed,
                 cutoffs=spec.cutoffs, labels={"model": canonical, **labels, "seed": seed})
+
+
+def reference_cells(cells: list[Cell], section: MissingSection) -> list[Cell]:
+    """The study's reference configuration (for its controls): the reference strategy under the first
+    setting at its lowest rate, for every multimodal model and seed."""
+    setting = section.settings[0]
+    rate = 0.0 if setting == "natural" else float(min(section.rates))
+    return [c for c in cells if c.labels.get("role") == "multimodal" and c.labels["setting"] == setting
+            and c.labels["rate"] == rate and c.labels["strategy"] == section.reference]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ...report.figures import paired_difference_plot, robustness_curve
-from ...report.summary import summarize_comparisons
+from ...report.summary import claim_count, summarize_comparisons
 from ...report.tables import comparison_table, format_mean_ci
 from ...report.writer import StudyReport, slug
 from ...study.results import StudyResults
@@ -26,7 +26,7 @@ def pages(rep: StudyReport, results: StudyResults, tables: dict[str, pd.DataFram
         rep.figure(f"differences_{slug(model)}", paired_difference_plot(
             part, title=f"{model}: each strategy minus {part['reference'].iloc[0]}",
             xlabel=f"Δ {cfg.metric} (paired per user, mean over seeds)"),
-            caption=f"Filled markers: significant after {part['correction_label'].iloc[0]} correction "
+            caption=f"Filled markers: significant under the claim rule (two-level test over users and seeds) after {part['correction_label'].iloc[0]} correction "
                     f"over all {len(comparisons)} comparisons (alpha {cfg.alpha}).")
     rep.table("strategy_vs_reference", comparisons, f"Each strategy vs the reference on {cfg.metric}",
               comparison_table(comparisons) if not comparisons.empty else None,
@@ -50,10 +50,12 @@ def summary(results: StudyResults, tables: dict[str, pd.DataFrame]) -> list[str]
     comparisons = tables["strategy_vs_reference"]
     out = []
     if not comparisons.empty:
-        n_sig = int(comparisons["significant"].sum())
-        out.append(f"{n_sig} of {len(comparisons)} strategy-vs-reference differences on {cfg.metric} are "
-                   f"significant after {comparisons['correction_label'].iloc[0]} correction (alpha {cfg.alpha}).")
+        out.append(claim_count(comparisons, "strategy-vs-reference differences"))
         out += summarize_comparisons(comparisons.assign(condition=""), collapse_nonsignificant=True)
+    gains = tables["multimodal_vs_cf"]
+    if not gains.empty:
+        out.append("Multimodal gain over the CF counterpart: " + claim_count(gains, "multimodal-vs-CF differences"))
+        out += summarize_comparisons(gains.assign(condition=""), collapse_nonsignificant=True)
     best = best_strategies(tables["robustness"], cfg.metric)
     if not best.empty:
         out.append("Best imputation per model and rate (mean over seeds; 'dropped' is compared only "
