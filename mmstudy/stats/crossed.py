@@ -135,9 +135,12 @@ def crossed_tests(a: np.ndarray, b: np.ndarray, confidence: float = 0.95) -> Cro
                             "one seed: training variance cannot be estimated, no claim is possible")
     parts = VarianceComponents(0.0, 0.0, 0.0) if is_constant(d.ravel()) else variance_components(d)
     (se, df), (seed_se, seed_df) = parts.two_level(n_users, n_seeds), parts.seed_level(n_users, n_seeds)
+    if is_constant(d.mean(axis=1)):  # every seed moves the mean alike: zero variance, not round-off noise
+        seed_se = 0.0
     t, p = _t(mean, se, df)
     half = float(stats.t.ppf(0.5 + confidence / 2, df) * se) if se else 0.0
-    note = "differences have zero variance" if se == 0 else ""
+    note = ("differences have zero variance" if se == 0 else
+            "the per-seed mean differences are all equal (zero seed-level variance)" if seed_se == 0 else "")
     return CrossedTests(n_users, n_seeds, mean, se, df, t, p, mean - half, mean + half, seed_se,
                         _t(mean, seed_se, seed_df)[1], parts, note)
 

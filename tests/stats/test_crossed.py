@@ -69,3 +69,13 @@ def test_detectable_effect_and_seeds_needed_agree():
     n = seeds_needed(parts, 500, 0.03)
     assert n is not None and rule_detectable_effect(parts, 500, n) <= 0.03 < rule_detectable_effect(parts, 500, n - 1)
     assert seeds_needed(parts, 500, 1e-6, max_seeds=10) is None
+
+
+def test_constant_seed_differences_are_zero_variance_not_a_tiny_p():
+    """Every seed shifts by the same amount (users still vary): the seed-level test has zero variance
+    (p exactly 0, as `stats.paired` handles it), so the rule falls back on the two-level test."""
+    users = np.random.default_rng(5).normal(0, 0.1, 50)
+    d = np.tile(users - users.mean() + 0.01, (3, 1))
+    res = crossed_tests(d, np.zeros_like(d))
+    assert res.seed_pvalue == 0.0 and res.seed_se == 0.0
+    assert 0 < res.pvalue < 1 and max(res.pvalue, res.seed_pvalue) == res.pvalue
