@@ -87,6 +87,7 @@ def handle_missing(modalities: dict[str, Modality], split: Split, cfg, params: d
     masked = apply_mask(modalities, mask) if mask is not None else dict(modalities)
     info = {"setting": cfg.setting, "rate": cfg.rate, "strategy": cfg.strategy,
             "mask_checksum": mask.checksum if mask is not None else None,
+            "natural_missing": {k: int((~m.present).sum()) for k, m in modalities.items()},
             "missing_items": {k: int((~m.present).sum()) for k, m in masked.items()}}
     keep = np.flatnonzero(~missing_items(masked))
     if cfg.strategy.lower() == "dropped":

@@ -22,6 +22,7 @@ from ..training.loop import TrainConfig
 
 Pair = tuple[CellManifest, CellManifest]
 BUDGET_KEYS = ("epochs", "patience", "max_seconds")
+CONVERGENCE = "training converged within the budget"
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def audit_study(manifests: Sequence[CellManifest | Mapping], comparisons: list[t
     pairs = _pairs(_index(manifests), comparisons)
     return [check_same_split(pairs), check_test_once(manifests), check_selection(manifests),
             check_graphs(manifests), check_protocol(manifests), check_budget(manifests, pairs),
-            check_seeds(manifests, min_seeds)]
+            check_convergence(manifests), check_seeds(manifests, min_seeds)]
 
 
 def audit_table(checks: Sequence[AuditCheck]) -> pd.DataFrame:
@@ -141,6 +142,26 @@ def check_budget(manifests: list[CellManifest], pairs: list[Pair]) -> AuditCheck
     per_model = f"{_grid_summary(_cells_of(pairs))}; " if pairs else ""
     return AuditCheck("equal tuning budget", True,
                       f"{per_model}training budget {next(iter(budgets))} in all {len(manifests)} cells")
+
+
+def check_convergence(manifests: list[CellManifest]) -> AuditCheck:
+    """No cell selected its last allowed epoch: a best epoch at the budget's end means training was
+    still improving on validation when the budget stopped it (the cell may be under-trained)."""
+    name = CONVERGENCE
+    bound = [m for m in manifests if _at_budget_end(m)]
+    if bound:
+        per_model = _group_by(bound, lambda m: str(m.model))
+        counts = ", ".join(f"{k} {len(v)} of {sum(x.model == k for x in manifests)}"
+                           for k, v in sorted(per_model.items()))
+        return AuditCheck(name, False, f"{len(bound)} of {len(manifests)} cells selected their last allowed epoch "
+                                       f"({counts}): they may be under-trained; raise train.epochs")
+    return AuditCheck(name, True, f"all {len(manifests)} cells selected an epoch before the end of their budget")
+
+
+def _at_budget_end(m: CellManifest) -> bool:
+    budget = int((m.cell.train if m.cell is not None else {}).get("epochs", TrainConfig.epochs))
+    epochs = m.selection.best_epoch.values() if isinstance(m.selection.best_epoch, dict) else [m.selection.best_epoch]
+    return any(isinstance(e, int) and e >= budget for e in epochs)
 
 
 def check_seeds(manifests: list[CellManifest], min_seeds: int) -> AuditCheck:

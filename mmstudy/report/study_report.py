@@ -11,7 +11,7 @@ from pathlib import Path
 from ..analysis.controls import controls_table
 from ..study.kinds import study_kind
 from ..study.results import StudyResults
-from .audit import audit_study, audit_table
+from .audit import CONVERGENCE, audit_study, audit_table
 from .calibration import control_checks, control_sentences, controls_shown
 from .writer import StudyReport
 
@@ -29,7 +29,8 @@ def build_report(folder: str | Path) -> Path:
                        control_checks(controls))
         failed = ([f"{len(results.failed)} cells failed; they are listed at the end and excluded."]
                   if results.failed else [])
-        rep.text("Summary", control_sentences(controls) + kind.summary(results, tables) + failed)
+        warnings = [f"Possibly under-trained: {c.evidence}." for c in checks if c.name == CONVERGENCE and not c.passed]
+        rep.text("Summary", control_sentences(controls) + warnings + kind.summary(results, tables) + failed)
         kind.pages(rep, results, tables)
         rep.table("controls", controls, "Controls: the reference re-trained on disjoint seeds (A/A) and on noise "
                   "content (noise)", controls_shown(controls),
@@ -50,7 +51,8 @@ def claim_protocol(results: StudyResults) -> list[str]:
 
 
 def data_lines(results: StudyResults) -> list[str]:
-    """One line per dataset of the study: fingerprint, modalities, split and test users."""
+    """One line per dataset of the study (fingerprint, modalities, split, test users), then what
+    counts as a positive interaction and how the data's own gaps were filled."""
     seen, lines = set(), []
     for m in results.manifests.values():
         d, s = m.dataset, m.split
@@ -60,4 +62,23 @@ def data_lines(results: StudyResults) -> list[str]:
         lines.append(f"{d.name} (fingerprint {d.fingerprint[:12]}): modalities {', '.join(d.modalities) or 'none'}; "
                      f"split {s.method} ({s.checksum[:12]}) train {s.train_interactions:,} / valid "
                      f"{s.valid_interactions:,} / test {s.test_interactions:,}; {s.test_users:,} test users")
-    return lines or ["no finished cells"]
+    return (lines or ["no finished cells"]) + declared_defaults(results)
+
+
+def declared_defaults(results: StudyResults) -> list[str]:
+    """The defaults that shape results, stated: the positives rule of each dataset and how many items
+    of each modality had no content of their own and how those gaps were filled."""
+    lines, seen = [], set()
+    for m in results.manifests.values():
+        feedback = m.dataset.meta.get("feedback") or {}
+        if feedback.get("summary") and m.dataset.name not in seen:
+            seen.add(m.dataset.name)
+            lines.append(f"{m.dataset.name} positives: {feedback['summary']}")
+    gaps = next((m for m in results.manifests.values() if m.missing.natural_missing), None)
+    if gaps is not None:
+        counts = ", ".join(f"{k} {v:,}" for k, v in gaps.missing.natural_missing.items())
+        of = f" of {gaps.dataset.items:,} items" if gaps.dataset.items else ""
+        how = ("masked together with the synthetic gaps and handled by each strategy" if gaps.missing.setting != "none"
+               else f"filled by {gaps.missing.strategy} (the study's natural_gaps)")
+        lines.append(f"items without content of their own{of}: {counts}; {how}")
+    return lines

@@ -52,7 +52,7 @@ def cells(spec: StudySpec, section: CompareSection) -> list[Cell]:
     reference_model(spec.models, section.reference)
     return [Cell(data=spec.data, model=MODELS.canonical(model), params=dict(spec.params.get(model, {})),
                  grid=dict(spec.grids.get(model, {})), train=dict(spec.train), seed=seed, cutoffs=spec.cutoffs,
-                 labels={"model": MODELS.canonical(model), "seed": seed})
+                 missing=spec.natural_gaps, labels={"model": MODELS.canonical(model), "seed": seed})
             for model in spec.models for seed in spec.seeds]
 
 

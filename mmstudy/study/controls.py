@@ -22,7 +22,7 @@ import numpy as np
 from ..data.modality import Modality
 from ..errors import ConfigError
 from ..models import MODELS
-from .cell import Cell, MissingConfig
+from .cell import Cell
 from .spec import StudySpec
 
 
@@ -48,11 +48,12 @@ def _aa(cell: Cell, offset: int) -> Cell:
 
 
 def _noise_pair(spec: StudySpec, cell: Cell, cf: str) -> list[Cell]:
-    """The reference cell on noise features (no masking) and its CF counterpart on the same seed."""
+    """The reference cell on noise features (no masking; the data's own gaps filled as the study fills
+    them) and its CF counterpart on the same seed."""
     cf_cell = Cell(data=cell.data, model=cf, params=dict(spec.params.get(cf, {})), grid=dict(spec.grids.get(cf, {})),
-                   train=dict(cell.train), seed=cell.seed, cutoffs=cell.cutoffs,
+                   train=dict(cell.train), seed=cell.seed, cutoffs=cell.cutoffs, missing=spec.natural_gaps,
                    labels={"model": cf, "seed": cell.seed, "control": "cf"})
-    noise = replace(cell, missing=MissingConfig(), control="noise",
+    noise = replace(cell, missing=spec.natural_gaps, control="noise",
                     labels={"model": cell.model, "seed": cell.seed, "control": "noise", "cf_model": cf,
                             "pairs_with": cf_cell.fingerprint})
     return [noise, cf_cell]

@@ -120,7 +120,7 @@ def cell_manifest(run: CellRun) -> CellManifest:
         schema_version=2, cell=cell, model=MODELS.canonical(cell.model), labels=dict(cell.labels),
         cf_counterpart=best.cf_counterpart,
         seeds=Seeds(training=cell.seed, split=cell.data.split_seed, mask=cell.missing.mask_seed),
-        dataset=DatasetRecord(name=run.dataset.name, meta=run.dataset.meta,
+        dataset=DatasetRecord(name=run.dataset.name, meta=run.dataset.meta, items=run.dataset.n_items,
                               fingerprint=run.dataset.meta.get("source_fingerprint") or run.dataset.fingerprint(),
                               modalities={k: m.fingerprint() for k, m in run.dataset.modalities.items()}),
         split=SplitRecord.from_dict({**run.split.summary(), "train_checksum": array_sha256(run.split.train)}),

@@ -93,6 +93,7 @@ class DatasetRecord(Record):
     fingerprint: str = ""
     modalities: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    items: int | None = optional()  # catalogue size as loaded
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,8 @@ class MissingRecord(Record):
     rate: float | None = optional()
     strategy: str | None = optional()
     mask_checksum: str | None = optional()
-    missing_items: dict | None = optional()
+    natural_missing: dict | None = optional()  # items without the modality before any masking
+    missing_items: dict | None = optional()  # ... and after masking (the rows the strategy handled)
     dropped: dict | None = optional()  # what `dropped` removed (items, interactions, users)
     graph: GraphRecord | None = nested(GraphRecord, optional=True)
     homophily: dict | None = optional()

@@ -1,13 +1,13 @@
 """Study files (YAML) as typed specs: the shared part of every study plus its own section."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..config import check_keys, from_mapping, load_yaml
 from ..errors import ConfigError
-from .cell import DataConfig
+from .cell import DataConfig, MissingConfig
 
 TESTS = ("t", "wilcoxon", "permutation")
 CORRECTIONS = ("holm", "fdr_bh", "bonferroni", "holm-sidak", "none")
@@ -73,6 +73,7 @@ class StudySpec:
     cutoffs: tuple[int, ...] = (10, 20, 50)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     controls: ControlsConfig = field(default_factory=ControlsConfig)
+    natural_gaps: MissingConfig = field(default_factory=MissingConfig)  # handles the data's own gaps
     section: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -91,6 +92,22 @@ class StudySpec:
                                   f"which is not in models {list(self.models)}")
 
 
+def natural_gaps_config(value: Any, where: str) -> MissingConfig:
+    """How the data's own gaps (items without a modality) are filled where a study masks nothing: an
+    imputer name (`zeros`, the default) or {strategy: ..., grid: {...}, graph_k: ...} (grid values
+    chosen on validation like any imputer setting)."""
+    from ..missing.imputers import IMPUTERS
+    value = {} if value is None else {"strategy": value} if isinstance(value, str) else value
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be an imputer name or a mapping, got {value!r}")
+    check_keys(value, {"strategy", "params", "grid", "graph_k"}, where)
+    gaps = from_mapping(MissingConfig, value, where)
+    if gaps.strategy.lower() == "dropped":
+        raise ConfigError(f"{where}: 'dropped' changes the catalogue; compare it in the missing-modality study "
+                          "(missing.settings: [natural]) and fill natural gaps with an imputer here")
+    return replace(gaps, strategy=IMPUTERS.canonical(gaps.strategy))
+
+
 def parse_spec(mapping: Mapping[str, Any], section: str, where: str) -> StudySpec:
     """Parse a study mapping whose study-specific keys live under `section`."""
     mapping = dict(mapping)
@@ -102,6 +119,7 @@ def parse_spec(mapping: Mapping[str, Any], section: str, where: str) -> StudySpe
     out["data"] = from_mapping(DataConfig, mapping.get("data"), f"{where}: data")
     out["analysis"] = from_mapping(AnalysisConfig, mapping.get("analysis"), f"{where}: analysis")
     out["controls"] = from_mapping(ControlsConfig, mapping.get("controls"), f"{where}: controls")
+    out["natural_gaps"] = natural_gaps_config(mapping.get("natural_gaps"), f"{where}: natural_gaps")
     for key in ("models", "seeds", "cutoffs"):
         if key in out:
             out[key] = tuple(out[key]) if isinstance(out[key], (list, tuple)) else (out[key],)

@@ -22,7 +22,8 @@ MODELS = ("VBPR", "LightGCN")
 STRATEGIES = ("propagation", "dropped")
 SEEDS = (0, 1, 2)
 NAMES = ["same split", "test scored once", "selection on validation only",
-         "imputation graphs from training only", "full-ranking metrics", "equal tuning budget", "enough seeds"]
+         "imputation graphs from training only", "full-ranking metrics", "equal tuning budget",
+         "training converged within the budget", "enough seeds"]
 
 
 def make_manifest(model="VBPR", strategy="propagation", seed=0, *, grid=None, train=None) -> dict:
@@ -131,6 +132,19 @@ def test_format_checks_lines():
 def plant(study, model="VBPR", strategy="propagation", seed=0):
     """The manifest of one cell, to be modified in place."""
     return next(m for m in study if (m["model"], m["labels"]["strategy"], m["labels"]["seed"]) == (model, strategy, seed))
+
+
+def test_a_best_epoch_at_the_budget_end_fails_convergence_with_a_count_per_model():
+    study = make_study()
+    for seed in (0, 1):
+        plant(study, "VBPR", seed=seed)["selection"]["best_epoch"] = 50  # the budget's last epoch
+    plant(study, "LightGCN", "dropped", 2)["selection"]["best_epoch"] = 49
+    result = check(study, "training converged within the budget")
+    assert not result.passed and result.evidence.startswith("2 of 12 cells selected their last allowed epoch")
+    assert "(VBPR 2 of 6)" in result.evidence and "raise train.epochs" in result.evidence
+    late = plant(study, "LightGCN")
+    late["selection"]["best_epoch"] = {"id": 3, "image": 50}  # a late-fusion cell: any component counts
+    assert "3 of 12" in check(study, "training converged within the budget").evidence
 
 
 def test_different_split_checksum_fails_same_split():

@@ -21,7 +21,7 @@ from ..modality import Modality
 from ..feedback import DEFAULT, apply_feedback
 from . import assemble, check_finite, drop_duplicates, lookup, raw_modality, read_table, source_column
 from .mmrec import load_mmrec
-from .named import choose_modalities, data_root, dataset_dir  # data_root: re-exported (mmstudy.data)
+from .named import choose_modalities, data_root, dataset_dir  # noqa: F401  (data_root: re-exported by mmstudy.data)
 from .raw import image_paths
 from .standard import make_loader
 from .standard_catalog import STANDARD_DATASETS

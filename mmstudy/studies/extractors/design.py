@@ -151,6 +151,7 @@ def _cell(spec: StudySpec, model: str, seed: int, data: DataConfig, labels: dict
     canonical = MODELS.canonical(model)
     return Cell(data=data, model=canonical, params=dict(spec.params.get(model, {})),
                 grid=dict(spec.grids.get(model, {})), train=dict(spec.train), seed=seed, cutoffs=spec.cutoffs,
+                missing=spec.natural_gaps,
                 labels={"model": canonical, **labels, "seed": seed})
 
 

@@ -8,6 +8,7 @@ from ...report.audit import AuditCheck
 from ...report.figures import bar_with_ci, heatmap, paired_difference_plot
 from ...report.summary import claim_count, summarize_comparisons
 from ...report.tables import comparison_table, format_mean_ci, format_number
+from ...report.study_report import declared_defaults
 from ...report.writer import StudyReport, slug
 from ...study.results import StudyResults
 from ...study.spec import AnalysisConfig
@@ -167,7 +168,7 @@ def data_lines(results: StudyResults) -> list[str]:
              f"{s.valid_interactions:,}, test {s.test_interactions:,} interactions; {s.test_users:,} test users"]
     for modality, entries in section.get("modalities", {}).items():
         lines.append(f"{modality} extractors: {', '.join([*entries, *section.get('joint', {})])}")
-    return lines
+    return lines + declared_defaults(results)
 
 
 def protocol(results: StudyResults) -> list[str]:

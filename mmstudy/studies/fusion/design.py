@@ -115,7 +115,7 @@ def fusion_cells(spec: StudySpec, section: FusionSection,
             for name, cfg in section.variants.items():
                 check_backbone(model, name, cfg, spec.params.get(model, {}), mods)
                 for seed in spec.seeds:
-                    cells.append(_cell(spec, data, label, model, name, cfg, seed, MissingConfig(), "none", 0.0))
+                    cells.append(_cell(spec, data, label, model, name, cfg, seed, spec.natural_gaps, "none", 0.0))
         if section.cross is None:
             continue
         kind, target = parse_setting(section.cross.setting, mods)
