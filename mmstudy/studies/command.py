@@ -117,7 +117,7 @@ def run_kind_command(kind: StudyKind, argv: list[str] | None = None) -> int:
                             threads=args.threads, ray_address=args.address, progress=not args.quiet,
                             meta=meta)
         print(summary.line())
-        if kind.finish is not None:
+        if kind.finish is not None and (summary.done or summary.skipped):  # nothing to finish without results
             kind.finish(output, args.device)
         print(f"report: {build_report(output)}  ({time.time() - started:.0f} s)")
         return 1 if summary.failed else 0

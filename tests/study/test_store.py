@@ -11,7 +11,7 @@ from mmstudy.study.cell import Cell
 from mmstudy.study.manifest import SCHEMA_VERSION, CellManifest, Timing
 from mmstudy.study.store import ResultStore
 
-FP = "ab" * 32
+FP = Cell().fingerprint  # a cell stored under its own fingerprint
 
 
 @pytest.fixture()
