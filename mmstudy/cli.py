@@ -19,7 +19,7 @@ DEFAULT_REPORTS = Path("reports")
 def new_output_dir(prefix: str) -> Path:
     """A fresh folder under reports/ named by prefix and time; the prefix is reduced to one safe
     path segment (letters, digits, '.', '_', '-'), so no name can place it elsewhere."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", str(prefix)).strip(".-") or "study"
+    safe = re.sub(r"(?:[^A-Za-z0-9._-]|\.\.)+", "-", str(prefix)).strip(".-") or "study"
     return DEFAULT_REPORTS / f"{safe}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from ..config import from_mapping
+from ..config import from_mapping, located
 from ..data.split import Split
 from ..errors import ConfigError, MMStudyError
 from ..evaluation import evaluate_metric, parse_metric
@@ -52,7 +52,8 @@ class TrainConfig:
                 raise ConfigError(f"train.{key} must be a finite number > 0, got {value}")
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
             raise ConfigError(f"train.weight_decay must be a finite number >= 0, got {self.weight_decay}")
-        parse_metric(self.valid_metric)
+        with located("train.valid_metric"):
+            parse_metric(self.valid_metric)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None, where: str = "train") -> "TrainConfig":
