@@ -63,7 +63,7 @@ def stored_file_problems(results: StudyResults) -> list[str]:
     found = len(results.manifests) + len(results.unreadable)
     if found < results.finished:
         problems.append(f"{results.folder / STUDY_FILE} records {results.finished} finished cells, but only "
-                        f"{found} have a folder under cells/: {results.finished - found} were deleted")
+                        f"{found} have a folder under cells/: the others were deleted")
     return problems
 
 
