@@ -52,7 +52,8 @@ def csr_entries(indptr: torch.Tensor, indices: torch.Tensor, rows: torch.Tensor
 def budget_batch_size(n_items: int, memory_budget_mb: float) -> int:
     """Users per batch so that one float32 score block (batch x n_items) fits the budget."""
     if not (math.isfinite(memory_budget_mb) and memory_budget_mb > 0):
-        raise ConfigError(f"the evaluation memory budget must be a finite number of MB > 0, got {memory_budget_mb}")
+        raise ConfigError(f"memory_budget_mb (the evaluation memory budget) must be a finite number of MB > 0, "
+                          f"got {memory_budget_mb}")
     return max(1, int(memory_budget_mb * 2**20) // (4 * max(1, n_items)))
 
 

@@ -134,17 +134,9 @@ def test_train_config_values_are_checked(values, message):
     assert str(err.value) == message
 
 
-def test_a_bad_evaluation_budget_in_python_is_one_config_error(split, data):
-    """Called directly (no TrainConfig), the ranking itself refuses a budget that is not finite."""
-    from mmstudy.evaluation import evaluate
-
-    model = make_model("toy-mf", data)
-    for budget in (float("inf"), float("nan"), 0):
-        with pytest.raises(ConfigError, match=f"the evaluation memory budget must be a finite number of MB > 0, "
-                                              f"got {budget}"):
-            evaluate(model, split, "valid", memory_budget_mb=budget)
+def test_fit_refuses_a_bad_evaluation_budget(split, data):
     with pytest.raises(ConfigError, match="train.eval_memory_mb must be a finite number > 0, got 0"):
-        fit(model, split, epochs=1, eval_memory_mb=0, **FAST)
+        fit(make_model("toy-mf", data), split, epochs=1, eval_memory_mb=0, **FAST)
 
 
 def test_fit_validates_within_its_evaluation_budget(split, data, monkeypatch):
