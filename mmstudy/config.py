@@ -49,13 +49,15 @@ def check_keys(mapping: Mapping[str, Any], known: list[str] | set[str], where: s
 @contextmanager
 def located(where: str) -> Iterator[None]:
     """Prefix `where: ` (a file, a flag) to the message of a ConfigError or an unknown name raised
-    in the block, unless the message already names it."""
+    in the block, unless the message already names it (starts with it, or names `where.key` or
+    `where: ...` after a space)."""
     try:
         yield
     except (ConfigError, UnknownNameError) as exc:
-        if where in str(exc):
+        message = str(exc)
+        if message.startswith(where) or f" {where}." in message or f" {where}:" in message:
             raise
-        raise type(exc)(f"{where}: {exc}") from None
+        raise type(exc)(f"{where}: {message}") from None
 
 
 def from_mapping(cls: type[T], mapping: Mapping[str, Any] | None, where: str) -> T:

@@ -19,10 +19,16 @@ CORRECTIONS = ("holm", "fdr_bh", "bonferroni", "holm-sidak", "none")
 # a study's name names its default results folder: a single path segment, nothing to escape
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
-# per-user metrics an analysis may compare: accuracy metrics and per-user beyond-accuracy ones
-PER_USER_METRICS: Registry[None] = Registry("metric")
-for _name in (*METRICS.names(), *USER_METRICS):
-    PER_USER_METRICS.add(_name, None)
+
+def _per_user_metrics() -> Registry[None]:
+    """The per-user metrics an analysis may compare: accuracy and per-user beyond-accuracy ones."""
+    registry: Registry[None] = Registry("metric")
+    for name in (*METRICS.names(), *USER_METRICS):
+        registry.add(name, None)
+    return registry
+
+
+PER_USER_METRICS = _per_user_metrics()
 
 
 def canonical_metric(name: str, where: str) -> str:
