@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from datetime import datetime
 from importlib import import_module
 from pathlib import Path
 
-from .config import deep_merge, parse_assignments
+from .config import check_keys, deep_merge, located, parse_assignments
 from .errors import ConfigError, MMStudyError
 from .registry import UnknownNameError
 
@@ -16,8 +17,25 @@ DEFAULT_REPORTS = Path("reports")
 
 
 def new_output_dir(prefix: str) -> Path:
-    """A fresh folder under reports/ named by prefix and time."""
-    return DEFAULT_REPORTS / f"{prefix}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    """A fresh folder under reports/ named by prefix and time; the prefix is reduced to one safe
+    path segment (letters, digits, '.', '_', '-'), so no name can place it elsewhere."""
+    safe = re.sub(r"(?:[^A-Za-z0-9._-]|\.\.)+", "-", str(prefix)).strip(".-") or "study"
+    return DEFAULT_REPORTS / f"{safe}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (`error: ...`), like every other error."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
+def check_positive(args: argparse.Namespace, *flags: str) -> None:
+    """Refuse a given numeric flag below 1 (an unset flag is None and keeps its default)."""
+    for flag in flags:
+        value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+        if value is not None and value < 1:
+            raise ConfigError(f"{flag} must be at least 1, got {value}")
 
 
 def cell_from_args(dataset: str, model: str, assignments: list[str] | None):
@@ -26,11 +44,21 @@ def cell_from_args(dataset: str, model: str, assignments: list[str] | None):
     Keys may be dotted cell paths (`train.epochs=50`, `data.options.min_rating=4`) or bare names:
     a bare model hyper-parameter goes to `params`, a bare training setting to `train`.
     """
+    from .data import check_dataset
+    from .models import MODELS
+
+    MODELS.get(model)
+    check_dataset(dataset)
+    with located("--set"):
+        return _cell_from_args(dataset, MODELS.canonical(model), parse_assignments(assignments))
+
+
+def _cell_from_args(dataset: str, model: str, overrides: dict):
+    """The cell of `run`: `overrides` routed to the cell, its params or its training settings."""
     from .models import MODELS
     from .study.cell import Cell
     from .training import TrainConfig
 
-    overrides = parse_assignments(assignments)
     model_keys = set(MODELS.get(model).defaults)
     train_keys = set(TrainConfig.__dataclass_fields__)
     routed: dict = {}
@@ -42,24 +70,22 @@ def cell_from_args(dataset: str, model: str, assignments: list[str] | None):
         elif key in train_keys:
             routed = deep_merge(routed, {"train": {key: value}})
         else:
-            from .config import check_keys
             check_keys({key: value}, set(Cell.__dataclass_fields__) | model_keys | train_keys, "--set")
-    from .data import check_dataset
-    check_dataset(dataset)
-    spec = deep_merge({"data": {"name": dataset}, "model": MODELS.canonical(model)}, routed)
+    spec = deep_merge({"data": {"name": dataset}, "model": model}, routed)
     return Cell.from_dict(spec, where="--set")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .study.runner import run_study
+    from .study.runner import failure_line, run_study
     from .study.store import ResultStore
 
+    check_positive(args, "--threads")
     cell = cell_from_args(args.dataset, args.model, args.set)
     output = Path(args.output) if args.output else new_output_dir(f"run-{cell.model.lower()}")
     summary = run_study([cell], output, device=args.device, progress=True, threads=args.threads,
                         meta={"kind": "run"})
     if summary.failed:
-        print(next(iter(summary.failed.values())), file=sys.stderr)
+        print(f"error: {failure_line(summary, cell.fingerprint, output)}", file=sys.stderr)
         return 1
     per_user, manifest = ResultStore(output).load(cell.fingerprint)
     print(metrics_table(manifest))
@@ -110,10 +136,12 @@ def cmd_data_info(args: argparse.Namespace) -> int:
     return 0
 
 
-# (label, module, registry) for `list`; imported lazily so optional backends stay optional
+# (label, module, registry or function of names) for `list`; imported lazily so optional backends
+# stay optional. Strategies are `dropped` and the imputers.
 LISTED = (("datasets", "mmstudy.data", "DATASETS"), ("models", "mmstudy.models", "MODELS"),
-          ("strategies", "mmstudy.missing.imputers", "IMPUTERS"), ("extractors", "mmstudy.features", "EXTRACTORS"),
-          ("presets", "mmstudy.features", "PRESETS"), ("metrics", "mmstudy.evaluation", "METRICS"))
+          ("strategies", "mmstudy.missing.imputers", "strategy_names"),
+          ("extractors", "mmstudy.features", "EXTRACTORS"), ("presets", "mmstudy.features", "PRESETS"),
+          ("metrics", "mmstudy.evaluation", "METRICS"))
 
 
 def registered_names() -> dict[str, list[str]]:
@@ -124,7 +152,8 @@ def registered_names() -> dict[str, list[str]]:
     out = {}
     for label, module, attr in LISTED:
         try:
-            out[label] = getattr(import_module(module), attr).names()
+            names = getattr(import_module(module), attr)
+            out[label] = list(names() if callable(names) else names.names())
         except (ImportError, AttributeError):
             continue
     out["studies"] = discover_kinds()
@@ -139,7 +168,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mmstudy", description=__doc__)
+    parser = OneLineParser(prog="python -m mmstudy", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="train and evaluate one configuration")
     run.add_argument("--dataset", default="synthetic")

@@ -47,6 +47,75 @@ def test_errors_are_one_clear_line(argv, message, capsys, tmp_path, monkeypatch)
     assert err.startswith("error: ") and message in err
 
 
+TINY = ["--set", "data.options.n_users=80", "--set", "data.options.n_items=60", "--set", "data.options.n_interactions=900",
+        "--set", "epochs=1", "--threads", "1"]
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("epochs=five", "--set: train.epochs must be an integer, got 'five'"),
+    ("lr=-1", "--set: train.lr must be a finite number > 0, got -1"),
+    ("eval_memory_mb=0", "--set: train.eval_memory_mb must be a finite number > 0, got 0"),
+    ("eval_memory_mb=.inf", "--set: train.eval_memory_mb must be a finite number, got inf"),
+    ("eval_memory_mb=.nan", "--set: train.eval_memory_mb must be a finite number, got nan"),
+    ("eval_memory_mb=lots", "--set: train.eval_memory_mb must be a finite number, got 'lots'"),
+    ("device=cuda", "--set: train.device cannot be set here: it is --device"),
+    ("seed=1.5", "--set.seed must be an integer, got 1.5"),
+    ("seed=true", "--set.seed must be an integer, got True"),
+    ("cutoffs=[0,20]", "--set.cutoffs must be positive integers, got [0, 20]"),
+    ("missing.strategy=meen", "--set: unknown missing-modality strategy 'meen'. Did you mean 'mean'? Known: dropped, "
+                              "heat, mean, neighbour_mean, ppr, propagation, random, random_matched, zeros."),
+    ("missing=zeros", "--set.missing must be a mapping (key: value), got 'zeros'"),
+])
+def test_bad_set_values_are_one_line_before_anything_runs(setting, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--model", "VBPR", *TINY, "--set", setting]) == 2
+    assert capsys.readouterr().err == f"error: {message}\n"
+    assert not (tmp_path / "reports").exists()
+
+
+def test_run_threads_must_be_positive(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--model", "VBPR", "--threads", "0"]) == 2
+    assert capsys.readouterr().err == "error: --threads must be at least 1, got 0\n"
+    assert not (tmp_path / "reports").exists()
+
+
+def test_an_input_error_inside_the_cell_is_one_line(capsys, tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "--model", "VBPR", *TINY, "--set", "data.features.image=nosuch-preset", "--output",
+                 str(out)]) == 1
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err.startswith("error: UnknownNameError: unknown extractor preset 'nosuch-preset'. Known: ")
+    assert "Traceback" not in err and "summary.tracebacks" not in err
+    assert "tracebacks" not in json.loads((out / "study.json").read_text())["summary"]
+
+
+def test_a_bug_inside_the_cell_is_one_line_pointing_at_its_traceback(capsys, tmp_path, monkeypatch):
+    from mmstudy.study import worker
+
+    def bug(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(worker, "run_cell", bug)
+    out = tmp_path / "run"
+    assert main(["run", "--model", "VBPR", *TINY, "--output", str(out)]) == 1
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err == (f"error: ZeroDivisionError: division by zero (an unexpected error: its traceback is in "
+                   f"{out / 'study.json'}, summary.tracebacks)")
+    traces = json.loads((out / "study.json").read_text())["summary"]["tracebacks"]
+    (trace,) = traces.values()
+    assert trace.startswith("Traceback (most recent call last):") and "in bug" in trace
+
+
+def test_default_output_folders_stay_under_reports():
+    from mmstudy.cli import DEFAULT_REPORTS, new_output_dir
+
+    for prefix in ("compare-../../etc", "run-a/b", "../..", "x\\y z"):
+        folder = new_output_dir(prefix)
+        assert folder.parent == DEFAULT_REPORTS and "/" not in folder.name and ".." not in folder.name
+    assert new_output_dir("missing-quick").name.startswith("missing-quick-")
+
+
 def test_data_info(capsys):
     assert main(["data", "info", "synthetic", "--set", "n_users=100", "--set", "n_items=80",
                  "--set", "n_interactions=1500"]) == 0
@@ -58,6 +127,8 @@ def test_list_registries(capsys):
     assert main(["list"]) == 0
     text = capsys.readouterr().out
     assert "models:" in text and "FREEDOM" in text and "propagation" in text and "Recall" in text
+    strategies = next(line for line in text.splitlines() if line.startswith("strategies: "))
+    assert strategies.startswith("strategies: dropped, ") and "zeros" in strategies  # dropped is a strategy too
 
 
 def write_rated(directory, ratings):

@@ -1,7 +1,9 @@
 """Config helpers: --set parsing, merging, YAML loading."""
+from typing import Any, Mapping
+
 import pytest
 
-from mmstudy.config import deep_merge, load_yaml, parse_assignments
+from mmstudy.config import check_unique, check_value, deep_merge, load_yaml, located, parse_assignments
 from mmstudy.errors import ConfigError
 
 
@@ -47,3 +49,41 @@ def test_load_yaml_non_utf8_names_file_byte_and_line(tmp_path):
     bom = tmp_path / "bom.yaml"
     bom.write_bytes(b"\xef\xbb\xbfname: x\n")
     assert load_yaml(bom) == {"name": "x"}
+
+
+@pytest.mark.parametrize("value, hint, message", [
+    (True, int, "x must be an integer, got True"),
+    (2.0, int, "x must be an integer, got 2.0"),
+    ("1", float, "x must be a finite number, got '1'"),
+    (float("inf"), float, "x must be a finite number, got inf"),
+    ("yes", bool, "x must be true or false, got 'yes'"),
+    ("0.5", tuple[float, ...], "x must be a list of finite numbers, got '0.5'"),
+    ([1, "a"], tuple[int, ...], "x[1] must be an integer, got 'a'"),
+    ([0.5, 0.5], tuple[float, float, float], "x must be a list of 3 values, got [0.5, 0.5]"),
+    (["a"], Mapping[str, Any], "x must be a mapping (key: value), got ['a']"),
+    ({"m": {"k": 3}}, Mapping[str, Mapping[str, tuple]], "x.m.k must be a list, got 3"),
+    (3, tuple[str, ...] | None, "x must be a list of strings, got 3"),
+])
+def test_check_value_names_the_key_and_the_expected_type(value, hint, message):
+    with pytest.raises(ConfigError) as err:
+        check_value(value, hint, "x")
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize("value, hint", [(3, int), (3, float), (0.5, float), (None, int | None), ([], tuple[int, ...]),
+                                         ({"a": [1]}, Mapping[str, tuple]), ("anything", Any)])
+def test_check_value_accepts_values_of_the_type(value, hint):
+    check_value(value, hint, "x")
+
+
+def test_check_unique_names_repeats_and_located_prefixes_once():
+    with pytest.raises(ConfigError, match=r"^seeds lists 1, 0 more than once; list each once$"):
+        check_unique([0, 1, 1, 0, 1], "seeds")
+    with pytest.raises(ConfigError, match="^seeds is empty$"):
+        check_unique([], "seeds")
+    with pytest.raises(ConfigError, match=r"^study\.yaml: train\.lr is bad$"):
+        with located("study.yaml"):
+            raise ConfigError("train.lr is bad")
+    with pytest.raises(ConfigError, match=r"^unknown key 'x' in study\.yaml: data\.$"):
+        with located("study.yaml"):
+            raise ConfigError("unknown key 'x' in study.yaml: data.")

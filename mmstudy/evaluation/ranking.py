@@ -8,6 +8,7 @@ hold -1: never a hit, never counted as a recommendation.
 from __future__ import annotations
 
 import itertools
+import math
 from contextlib import contextmanager
 from typing import Callable, Iterator, Union
 
@@ -50,8 +51,9 @@ def csr_entries(indptr: torch.Tensor, indices: torch.Tensor, rows: torch.Tensor
 
 def budget_batch_size(n_items: int, memory_budget_mb: float) -> int:
     """Users per batch so that one float32 score block (batch x n_items) fits the budget."""
-    if memory_budget_mb <= 0:
-        raise ConfigError(f"memory_budget_mb must be positive, got {memory_budget_mb}")
+    if not (math.isfinite(memory_budget_mb) and memory_budget_mb > 0):
+        raise ConfigError(f"memory_budget_mb (the evaluation memory budget) must be a finite number of MB > 0, "
+                          f"got {memory_budget_mb}")
     return max(1, int(memory_budget_mb * 2**20) // (4 * max(1, n_items)))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..analysis.controls import controls_table
-from ..study.kinds import study_kind
+from ..study.kinds import StudyKind, study_kind
 from ..study.results import StudyResults
 from .audit import CONVERGENCE, audit_study, audit_table
 from .calibration import control_checks, control_sentences, controls_shown
@@ -20,6 +20,8 @@ def build_report(folder: str | Path) -> Path:
     """Analyse a finished (or partly finished) study of any kind and write its report; the PDF's path."""
     results = StudyResults.load(folder)
     kind = study_kind(results.kind)
+    if not results.manifests:
+        return report_without_cells(results, kind)
     tables = kind.analyse(results)
     controls = controls_table(results)
     checks = audit_study(list(results.all_manifests.values()), min_seeds=results.analysis.min_seeds)
@@ -48,6 +50,18 @@ def claim_protocol(results: StudyResults) -> list[str]:
     return [f"claim rule: significant only if the two-level (users x seeds) and the seed-level tests both reject "
             f"({cfg.correction}, alpha {cfg.alpha}); the user-level test is shown, decides nothing{effect}",
             "MAP@k divides by min(|relevant|, k) as MMRec; MAPcut@k by |relevant| (ranx, trec_eval)"]
+
+
+def report_without_cells(results: StudyResults, kind: StudyKind) -> Path:
+    """The report of a study none of whose cells finished: its design, and why each cell failed
+    (there is nothing to analyse, so the kind's analysis and pages are not asked)."""
+    planned = len({entry["fingerprint"] for entry in results.study.cells})
+    with StudyReport(results.folder, f"{kind.title}: {results.study.name}", results.study.chain) as rep:
+        rep.title_page(results.study.question, data_lines(results), kind.protocol(results), [])
+        rep.text("Summary", [f"No cell finished: {len(results.failed)} of {planned} cells failed and "
+                             f"{planned - len(results.failed)} did not run; there are no results to analyse."])
+        rep.text("Failed cells", [f"{fp[:10]}: {err}" for fp, err in results.failed.items()] or ["none"])
+    return rep.pdf_path
 
 
 def data_lines(results: StudyResults) -> list[str]:

@@ -21,6 +21,7 @@ SIGNIFICANCE_LEVELS = ((0.001, "***"), (0.01, "**"), (0.05, "*"))
 SIGNIFICANCE_NOTE = "* p_adj < 0.05, ** p_adj < 0.01, *** p_adj < 0.001"
 CHAR_WIDTH_EM = 0.62  # average glyph width of DejaVu Sans digits/letters, in em
 MAX_CELL_CHARS = 40  # wider cell text is wrapped onto several lines
+BOLD_WIDTH = 1.1  # bold header glyphs are about 10% wider than the body's
 
 
 def auto_decimals(low: float, high: float) -> int:
@@ -122,6 +123,12 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(text, width, break_long_words=True) or [""])
 
 
+def _wrap_header(text: str, width: int) -> str:
+    """A header wrapped at spaces and after hyphens, never inside a word: a word longer than
+    `width` keeps a line of its own (its column is sized to fit it)."""
+    return "\n".join(textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=True) or [""])
+
+
 def _table_layout(df: pd.DataFrame, width_in: float) -> tuple[list[list[str]], list[str],
                                                               np.ndarray, float]:
     """Wrapped cell texts, headers, column width fractions and a font size that fits."""
@@ -129,8 +136,8 @@ def _table_layout(df: pd.DataFrame, width_in: float) -> tuple[list[list[str]], l
              df.itertuples(index=False)]
     body = [max([len(line) for r in cells for line in r[j].split("\n")] + [1])
             for j in range(df.shape[1])]
-    headers = [_wrap(str(c), max(8, n)) for c, n in zip(df.columns, body)]
-    chars = np.array([max(n, *(len(line) for line in h.split("\n"))) + 2
+    headers = [_wrap_header(str(c), max(8, n)) for c, n in zip(df.columns, body)]
+    chars = np.array([max(n, *(math.ceil(BOLD_WIDTH * len(line)) for line in h.split("\n"))) + 2
                       for n, h in zip(body, headers)], float)
     size = max(6.0, min(FONT_SIZE["base"] - 1, width_in * 72 / (chars.sum() * CHAR_WIDTH_EM)))
     return cells, headers, chars / chars.sum(), size

@@ -1,7 +1,8 @@
 """Recompute every number of a report from the stored per-user files and list mismatches.
 
 Three layers, each catching a different kind of tampering or drift:
-1. every stored file matches the SHA-256 recorded in its cell manifest;
+1. every stored file exists and matches the SHA-256 recorded in its cell manifest, and every cell
+   study.json records as finished has a readable manifest;
 2. every cell's mean test metrics are recomputed from its per-user table;
 3. every analysis table (tests, CIs, effect sizes) is recomputed and compared with the CSV the
    report was built from, as are the audit checks.
@@ -13,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
 from ..analysis.controls import controls_table
+from ..errors import DataError
 from ..study.kinds import study_kind
-from ..study.results import StudyResults
+from ..study.results import STUDY_FILE, StudyResults
 from .audit import audit_study, audit_table
 from .writer import RAW_TABLES
 
@@ -24,23 +25,30 @@ RTOL, ATOL = 1e-9, 1e-12
 
 
 def verify(folder: Path) -> tuple[list[str], int]:
-    """(mismatch descriptions, number of values checked)."""
-    results = StudyResults.load(folder)
-    problems: list[str] = []
-    checked = 0
+    """(mismatch descriptions, number of values checked). Damaged or missing files are problems
+    in the list (every one of them, named), never exceptions; only a folder without study.json
+    raises DataError (it is not a results folder)."""
+    folder = Path(folder)
+    try:
+        results = StudyResults.load(folder)
+    except DataError as exc:
+        if not (folder / STUDY_FILE).is_file():
+            raise
+        return [str(exc)], 0
+    problems, checked = stored_file_problems(results), 0
     for fp, manifest in results.all_manifests.items():
-        try:
-            per_user = results.per_user(fp)
-        except DataError as exc:
-            problems.append(str(exc))
+        damaged = results.store.problems(fp)
+        if damaged:
+            problems += [f"cell {fp[:10]}: {problem}" for problem in damaged]
             continue
+        per_user = results.per_user(fp)
         for column, value in manifest.test.mean.items():
             if column in per_user.columns:
                 checked += 1
                 if not np.isclose(per_user[column].mean(), value, rtol=RTOL, atol=ATOL):
                     problems.append(f"cell {fp[:10]}: mean {column} = {per_user[column].mean():.6g} "
                                     f"recomputed, {value:.6g} stored")
-    if problems:  # analysis tables would fail on the same files; report the root cause only
+    if problems or not results.manifests:  # analysis tables would fail on the same files; report the root cause only
         return problems, checked
     recomputed = recompute_tables(results)
     for name, table in recomputed.items():
@@ -48,6 +56,16 @@ def verify(folder: Path) -> tuple[list[str], int]:
         checked += n
         problems += found
     return problems, checked
+
+
+def stored_file_problems(results: StudyResults) -> list[str]:
+    """Cells whose manifest is missing or unreadable, and finished cells that are gone."""
+    problems = [f"cell {fp[:10]}: {problem}" for fp, problem in results.unreadable.items()]
+    found = len(results.all_manifests) + len(results.unreadable)
+    if found < results.finished:
+        problems.append(f"{results.folder / STUDY_FILE} records {results.finished} finished cells, but only "
+                        f"{found} have a folder under cells/: the others were deleted")
+    return problems
 
 
 def recompute_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
@@ -62,7 +80,10 @@ def compare_table(path: Path, table: pd.DataFrame, name: str) -> tuple[int, list
     """Compare a recomputed table with its stored CSV cell by cell."""
     if not path.exists():
         return 0, [f"table {name}: {path} is missing (rebuild the report first)"]
-    stored = pd.read_csv(path)
+    try:
+        stored = pd.read_csv(path)
+    except (OSError, ValueError) as exc:  # pandas' empty-file and parser errors are ValueErrors
+        return 0, [f"table {name}: {path} is unreadable ({type(exc).__name__}: {exc})"]
     fresh = pd.read_csv(pd.io.common.StringIO(table.to_csv(index=False)))  # same parsing as stored
     if list(stored.columns) != list(fresh.columns) or len(stored) != len(fresh):
         return 1, [f"table {name}: shape/columns differ ({stored.shape} stored, {fresh.shape} recomputed)"]

@@ -109,14 +109,17 @@ class LateFusion:
         return lambda users: torch.einsum("m,mbn->bn", w, self.components(users))
 
 
-def select_weights(fusion: LateFusion, split, metric: str, grid: Sequence[Sequence[float]]
+def select_weights(fusion: LateFusion, split, metric: str, grid: Sequence[Sequence[float]],
+                   memory_budget_mb: float = 512.0
                    ) -> tuple[tuple[float, ...], float, list[tuple[tuple[float, ...], float]]]:
     """(best weights, their validation score, every (weights, score)): the first best of `grid`
-    on the VALIDATION part; refuses a fusion built for any other part."""
+    on the VALIDATION part (scored in user batches that fit `memory_budget_mb`); refuses a
+    fusion built for any other part."""
     from ..evaluation import evaluate_metric
 
     if fusion.part != "valid":
         raise ConfigError(f"late-fusion weights are selected on validation, not on {fusion.part!r}")
-    trials = [(tuple(w), evaluate_metric(fusion.scorer(w), split, metric, "valid")) for w in grid]
+    trials = [(tuple(w), evaluate_metric(fusion.scorer(w), split, metric, "valid",
+                                               memory_budget_mb=memory_budget_mb)) for w in grid]
     best = max(range(len(trials)), key=lambda i: (trials[i][1], -i))
     return trials[best][0], trials[best][1], trials

@@ -3,18 +3,20 @@ file, apply flags, expand it into cells, plan or run them (resuming), then write
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
-from ..cli import new_output_dir
-from ..config import as_plain
-from ..errors import MMStudyError
+from ..cli import OneLineParser, check_positive, new_output_dir
+from ..config import as_plain, check_unique, located
+from ..errors import ConfigError, MMStudyError
 from ..registry import UnknownNameError
 from ..report.study_report import build_report
 from ..study.kinds import StudyKind
 from ..study.plan import make_plan
+from ..study.output import check_output
 from ..study.runner import run_study
 from ..study.spec import StudySpec, load_spec
 
@@ -27,8 +29,8 @@ def default_config(filename: str) -> Path:
 
 
 def study_parser(name: str, default: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=f"python -m mmstudy.studies.{name}",
-                                description=f"Run the {name} study and build its PDF report.")
+    p = OneLineParser(prog=f"python -m mmstudy.studies.{name}",
+                      description=f"Run the {name} study and build its PDF report.")
     p.add_argument("--config", default=str(default_config(default)), help=f"study file (default: studies/{default})")
     p.add_argument("--output", help="results folder (default: a new folder under reports/)")
     p.add_argument("--dataset", help="override data.name")
@@ -51,6 +53,28 @@ def study_parser(name: str, default: str) -> argparse.ArgumentParser:
     return p
 
 
+def check_flags(args: argparse.Namespace) -> None:
+    """Refuse impossible flag values before the study file is read (each error names its flag)."""
+    from ..data import check_dataset
+    from ..models import MODELS
+
+    check_positive(args, "--epochs", "--jobs", "--threads")
+    if args.plan_sample < 0:
+        raise ConfigError(f"--plan-sample must be at least 0, got {args.plan_sample}")
+    if not (math.isfinite(args.plan_max_seconds) and args.plan_max_seconds > 0):
+        raise ConfigError(f"--plan-max-seconds must be a finite number > 0, got {args.plan_max_seconds}")
+    for flag in ("--seeds", "--models"):
+        values = getattr(args, flag[2:])
+        if values is not None:
+            check_unique(values, flag)
+    with located("--models"):
+        for model in args.models or ():
+            MODELS.get(model)
+    if args.dataset is not None:
+        with located("--dataset"):
+            check_dataset(args.dataset)
+
+
 def apply_common_overrides(spec: StudySpec, args: argparse.Namespace) -> StudySpec:
     changes = {}
     if args.dataset:
@@ -62,7 +86,7 @@ def apply_common_overrides(spec: StudySpec, args: argparse.Namespace) -> StudySp
         changes["grids"] = {m: g for m, g in spec.grids.items() if m.lower() in keep}
     if args.seeds:
         changes["seeds"] = tuple(args.seeds)
-    if args.epochs:
+    if args.epochs is not None:
         changes["train"] = {**spec.train, "epochs": args.epochs}
     return replace(spec, **changes) if changes else spec
 
@@ -73,10 +97,16 @@ def run_kind_command(kind: StudyKind, argv: list[str] | None = None) -> int:
     kind.options(parser)
     args = parser.parse_args(argv)
     try:
-        spec = load_spec(args.config, kind.name)
-        spec = apply_common_overrides(replace(spec, section=kind.apply_options(dict(spec.section), args)), args)
-        cells = kind.expand(spec)
+        check_flags(args)
+        with located(args.config):
+            spec = load_spec(args.config, kind.name)
+            spec = apply_common_overrides(replace(spec, section=kind.apply_options(dict(spec.section), args)), args)
         output = Path(args.output) if args.output else new_output_dir(f"{kind.name}-{spec.name}")
+        meta = {"kind": kind.name, "spec": as_plain(spec)}
+        if not args.plan:
+            check_output(output, meta)  # before the cells are expanded (which may load data)
+        with located(args.config):
+            cells = kind.expand(spec)
         if args.plan:
             print(make_plan(cells, output, name=spec.name, jobs=args.jobs, sample=args.plan_sample,
                             max_seconds=args.plan_max_seconds, device=args.device).text())
@@ -85,9 +115,9 @@ def run_kind_command(kind: StudyKind, argv: list[str] | None = None) -> int:
         started = time.time()
         summary = run_study(cells, output, executor=args.executor, jobs=args.jobs, device=args.device,
                             threads=args.threads, ray_address=args.address, progress=not args.quiet,
-                            meta={"kind": kind.name, "spec": as_plain(spec)})
+                            meta=meta)
         print(summary.line())
-        if kind.finish is not None:
+        if kind.finish is not None and (summary.done or summary.skipped):  # nothing to finish without results
             kind.finish(output, args.device)
         print(f"report: {build_report(output)}  ({time.time() - started:.0f} s)")
         return 1 if summary.failed else 0

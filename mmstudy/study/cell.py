@@ -1,14 +1,20 @@
 """One cell of a study: a complete, fingerprinted run configuration."""
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
-from ..config import as_plain, check_keys, from_mapping
+from ..config import as_plain, check_keys, check_value, from_mapping
 from ..errors import ConfigError
 from ..hashing import fingerprint
+from ..missing.imputers import resolve_strategy
+from ..training import TrainConfig
 
 SPLIT_METHODS = ("auto", "fixed", "random", "temporal")
+# training settings a cell takes from elsewhere: its own seed, and the device it runs on
+NOT_TRAIN_KEYS = {"seed": "the cell's seed ('seeds' in a study file, --set seed=N for `run`)",
+                  "device": "--device"}
 MASK_SETTINGS = ("none", "natural", "single", "same", "independent")
 CELL_CONTROLS = ("", "noise")
 
@@ -61,6 +67,18 @@ class MissingConfig:
             raise ConfigError(f"missing.rate must lie in (0, 1) for setting {self.setting!r}, got {self.rate}")
         if self.graph_k < 1:
             raise ConfigError(f"missing.graph_k must be >= 1, got {self.graph_k}")
+        resolve_strategy(self.strategy)  # unknown names raise with "did you mean" suggestions
+
+
+def check_train(train: Any, where: str = "train") -> None:
+    """Refuse a cell's or study's `train` mapping unless every key is a training setting
+    (`TrainConfig`) of the right type and range; the seed and device come from elsewhere."""
+    if not isinstance(train, Mapping):
+        raise ConfigError(f"{where} must be a mapping (key: value), got {train!r}")
+    for key, source in NOT_TRAIN_KEYS.items():
+        if key in train:
+            raise ConfigError(f"{where}.{key} cannot be set here: it is {source}")
+    TrainConfig.from_dict(train, where)
 
 
 @dataclass(frozen=True)
@@ -85,14 +103,24 @@ class Cell:
 
     @classmethod
     def from_dict(cls, mapping: Mapping[str, Any], where: str = "cell") -> "Cell":
+        """A cell from a plain mapping; unknown keys, values of the wrong type and impossible
+        training settings raise ConfigError naming `where` and the key."""
+        if not isinstance(mapping, Mapping):
+            raise ConfigError(f"{where} must be a mapping (key: value), got {mapping!r}")
         mapping = dict(mapping)
         check_keys(mapping, {f for f in cls.__dataclass_fields__}, where)
+        hints = typing.get_type_hints(cls)
+        for key, value in mapping.items():
+            check_value(value, hints[key], f"{where}.{key}")
         if "data" in mapping:
             mapping["data"] = from_mapping(DataConfig, mapping["data"], f"{where}.data")
         if "missing" in mapping:
             mapping["missing"] = from_mapping(MissingConfig, mapping["missing"], f"{where}.missing")
         if "cutoffs" in mapping:
-            mapping["cutoffs"] = tuple(int(c) for c in mapping["cutoffs"])
+            mapping["cutoffs"] = tuple(mapping["cutoffs"])
+            if min(mapping["cutoffs"], default=0) < 1:
+                raise ConfigError(f"{where}.cutoffs must be positive integers, got {list(mapping['cutoffs'])}")
+        check_train(mapping.get("train", {}))
         return cls(**mapping)
 
     def to_dict(self) -> dict[str, Any]:

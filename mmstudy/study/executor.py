@@ -94,15 +94,16 @@ def run_cell(cell: Cell, workspace: Workspace | None = None, device: str = "cpu"
             chosen = (candidate, handled, imputer_params)
     best, handled, imputer_params = chosen
     scorer = best.test_scorer()
-    test = evaluate(scorer, handled.split, "test", cutoffs=cell.cutoffs)  # the one test evaluation
+    test = evaluate(scorer, handled.split, "test", cutoffs=cell.cutoffs,  # the one test evaluation
+                    memory_budget_mb=train.eval_memory_mb)
     tables = {"valid_curve": best.curve}
     if cell.missing.common_items and handled.kept_items is None:
-        tables["per_user_common"] = common_view(scorer, handled, split, cell)
+        tables["per_user_common"] = common_view(scorer, handled, split, cell, train.eval_memory_mb)
     run = CellRun(cell, dataset, split, handled, best, imputer_params, trials, test, device, time.time() - started)
     return CellOutcome(test.per_user, cell_manifest(run), tables)
 
 
-def common_view(scorer, handled: HandledData, split: Split, cell: Cell) -> pd.DataFrame:
+def common_view(scorer, handled: HandledData, split: Split, cell: Cell, memory_budget_mb: float) -> pd.DataFrame:
     """Per-user test metrics restricted to the items a `dropped` run keeps (same scoring state)."""
     keep = handled.complete_items
     if keep is None:  # no modality was read: every item is kept
@@ -110,7 +111,8 @@ def common_view(scorer, handled: HandledData, split: Split, cell: Cell) -> pd.Da
     view = restrict_items(split, keep)
     columns = torch.from_numpy(keep)
     score = scorer.score if is_model(scorer) else scorer
-    return evaluate(lambda users: score(users)[:, columns], view, "test", cutoffs=cell.cutoffs).per_user
+    return evaluate(lambda users: score(users)[:, columns], view, "test", cutoffs=cell.cutoffs,
+                    memory_budget_mb=memory_budget_mb).per_user
 
 
 def cell_manifest(run: CellRun) -> CellManifest:

@@ -83,7 +83,7 @@ class StudyKind:
 
     def parse_section(self, spec: StudySpec) -> Any:
         """The spec's section as this kind's dataclass (unknown keys name the closest known one)."""
-        return from_mapping(self.section, spec.section, f"study {spec.name!r}: {self.name}")
+        return from_mapping(self.section, spec.section, self.name)
 
     def expand(self, spec: StudySpec) -> list[Cell]:
         """Every cell of a study of this kind: its own, then its controls' (`study.controls`)."""

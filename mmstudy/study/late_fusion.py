@@ -140,7 +140,8 @@ class LateFusionTrainer:
         scores = [t.score for t in trained]
         valid_fusion = LateFusion.for_part(scores, handled.split, "valid", self.fusion)
         grid = simplex_grid(len(self.plan), self.fusion.grid_step)
-        weights, valid, scored = select_weights(valid_fusion, handled.split, self.train_cfg.valid_metric, grid)
+        weights, valid, scored = select_weights(valid_fusion, handled.split, self.train_cfg.valid_metric, grid,
+                                               self.train_cfg.eval_memory_mb)
         trials = [Trial(params={}, imputer_params=imputer_params, fusion_weights=dict(zip(labels, w)), valid=v)
                   for w, v in scored]
         summaries = [t.summary for t in trained]

@@ -75,7 +75,7 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
 
 def run_with_ray(cells: list[Cell], output: str, cache_dir: str, device: str, address: str | None,
                  record: Callable[..., None], cpus: int = 1) -> str:
-    """Run `cells` as Ray tasks, calling `record(fingerprint, error, seconds)` as each finishes;
+    """Run `cells` as Ray tasks, calling `record(fingerprint, error, seconds, traceback)` as each finishes;
     returns the device the cells ran on."""
     with ray_session(address) as ray:
         device = cluster_device(ray, device)

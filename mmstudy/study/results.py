@@ -3,7 +3,7 @@ a tidy table of cells, and per-user metrics on demand (checksums verified on rea
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -29,22 +29,32 @@ class StudyResults:
     folder: Path
     all_manifests: dict[str, CellManifest]
     study: StudyManifest
+    # {fingerprint: problem} of cells whose folder exists but whose manifest is missing or unreadable
+    unreadable: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, folder: str | Path) -> "StudyResults":
+        """The results in `folder`; a missing or unreadable study.json raises DataError naming it.
+        Cells that never finished (no folder) are left out; cells with a folder but no readable
+        manifest are left out and listed in `unreadable`."""
         folder = Path(folder)
-        study_path = folder / STUDY_FILE
-        if not study_path.exists():
-            raise DataError(f"{folder}: no {STUDY_FILE} — not a results folder written by mmstudy")
-        study = StudyManifest.from_dict(json.loads(study_path.read_text()))
+        study = read_study(folder)
         store = ResultStore(folder)
-        manifests = {}
+        manifests, unreadable = {}, {}
         for entry in study.cells:
             fp = entry["fingerprint"]
-            if fp in study.failed or not (store.cell_dir(fp) / "result.json").exists():
+            if fp in study.failed or not store.cell_dir(fp).is_dir():
                 continue
-            manifests[fp] = store.manifest(fp)
-        return cls(folder, manifests, study)
+            try:
+                manifests[fp] = store.manifest(fp)
+            except DataError as exc:
+                unreadable[fp] = str(exc)
+        return cls(folder, manifests, study, unreadable)
+
+    @property
+    def finished(self) -> int:
+        """How many cells study.json records as finished (this run's and earlier runs')."""
+        return int(self.study.summary.get("done", 0)) + int(self.study.summary.get("skipped", 0))
 
     @cached_property
     def manifests(self) -> dict[str, CellManifest]:
@@ -98,3 +108,18 @@ class StudyResults:
     @property
     def failed(self) -> dict[str, str]:
         return self.study.failed
+
+
+def read_study(folder: Path) -> StudyManifest:
+    """The study manifest of a results folder; DataError when it is missing or unreadable."""
+    path = folder / STUDY_FILE
+    if not path.is_file():
+        raise DataError(f"{folder}: no {STUDY_FILE} — not a results folder written by mmstudy")
+    try:
+        plain = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(plain, dict) or not isinstance(plain.get("cells", []), list):
+            raise ValueError("expected a mapping with a list of cells")
+        return StudyManifest.from_dict(plain)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: unreadable ({type(exc).__name__}: {exc}); the file is damaged or "
+                        "truncated") from None

@@ -28,17 +28,19 @@ from ..hashing import fingerprint, write_json
 from .cell import Cell
 from .worker import execute_cell, threads_per_worker
 from .workspace import Workspace
+from .output import check_output, locked
 from .store import ResultStore
 
 EXECUTORS = ("local", "ray")
-Recorder = Callable[..., None]  # record(fingerprint, error or None, seconds=None)
+Recorder = Callable[..., None]  # record(fingerprint, error or None, seconds=None, traceback=None)
 
 
 @dataclass
 class StudySummary:
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # {fingerprint: one-line error}
+    tracebacks: dict[str, str] = field(default_factory=dict)  # of the failures that are bugs, not bad input
     seconds: float = 0.0
     cell_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -92,15 +94,25 @@ def run_study(cells: list[Cell], output: str | Path, *, executor: str = "local",
         raise ConfigError(f"unknown executor {executor!r}; expected one of {EXECUTORS}")
     if jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {jobs}")
+    if threads is not None and threads < 1:
+        raise ConfigError(f"--threads must be at least 1, got {threads}")
     output = Path(output)
     device = device if executor == "ray" else str(resolve_device(device))  # Ray checks its cluster
+    check_output(output, meta)  # before anything is written
+    with locked(output):
+        return _run_locked(cells, output, executor, jobs, device, cache_dir, progress, ray_address, meta, threads)
+
+
+def _run_locked(cells: list[Cell], output: Path, executor: str, jobs: int, device: str, cache_dir, progress: bool,
+                ray_address: str | None, meta: dict | None, threads: int | None) -> StudySummary:
+    """run_study's body, in a results folder this process holds."""
     threads = threads or (1 if executor == "ray" else threads_per_worker(jobs))
     cache = str(cache_dir if cache_dir is not None else output / ".cache")
     summary, started = StudySummary(), time.time()
     todo, summary.skipped = pending_cells(cells, ResultStore(output))
     bar = tqdm(total=len(todo) + len(summary.skipped), initial=len(summary.skipped), desc="cells",
                unit="cell", disable=not progress, smoothing=0.1)
-    record = _recorder(summary, bar, {c.fingerprint: c for c in todo})
+    record = _recorder(summary, bar, {c.fingerprint: c for c in todo}, output)
     run = {"executor": executor, "jobs": jobs, "threads": threads, "address": ray_address}
     try:
         if todo and (executor == "ray" or jobs > 1):
@@ -118,7 +130,7 @@ def run_study(cells: list[Cell], output: str | Path, *, executor: str = "local",
         _finish(bar, summary, started, output, cells, meta, device, run)
         raise
     _finish(bar, summary, started, output, cells, meta, device, run)
-    _print_failures(summary, {c.fingerprint: c for c in todo})
+    _print_failures(summary, {c.fingerprint: c for c in todo}, output)
     return summary
 
 
@@ -172,8 +184,16 @@ def _label(cell: Cell) -> str:
     return ", ".join(f"{k}={v}" for k, v in cell.labels.items() if k != "pairs_with") or cell.model
 
 
-def _recorder(summary: StudySummary, bar, cells: dict[str, Cell]) -> Recorder:
-    def record(fp: str, error: str | None, seconds: float | None = None) -> None:
+def failure_line(summary: StudySummary, fp: str, output: Path) -> str:
+    """A failed cell's one-line error, saying where the traceback of a bug is kept."""
+    error = summary.failed[fp].splitlines()[0]
+    if fp in summary.tracebacks:
+        error += f" (an unexpected error: its traceback is in {output / 'study.json'}, summary.tracebacks)"
+    return error
+
+
+def _recorder(summary: StudySummary, bar, cells: dict[str, Cell], output: Path) -> Recorder:
+    def record(fp: str, error: str | None, seconds: float | None = None, trace: str | None = None) -> None:
         took = f"  ({seconds:.1f} s)" if seconds is not None else ""
         if seconds is not None:
             summary.cell_seconds[fp] = seconds
@@ -182,16 +202,18 @@ def _recorder(summary: StudySummary, bar, cells: dict[str, Cell]) -> Recorder:
             bar.write(f"done    {fp[:10]}  {_label(cells[fp])}{took}")
         else:
             summary.failed[fp] = error
-            bar.write(f"FAILED  {fp[:10]}  {_label(cells[fp])}{took}: {error.splitlines()[0]}")
+            if trace:
+                summary.tracebacks[fp] = trace
+            bar.write(f"FAILED  {fp[:10]}  {_label(cells[fp])}{took}: {failure_line(summary, fp, output)}")
         bar.update(1)
     return record
 
 
-def _print_failures(summary: StudySummary, cells: dict[str, Cell]) -> None:
+def _print_failures(summary: StudySummary, cells: dict[str, Cell], output: Path) -> None:
     if summary.failed:
         tqdm.write(f"{len(summary.failed)} failed cell(s):")
-        for fp, error in summary.failed.items():
-            tqdm.write(f"  {fp[:10]}  {_label(cells[fp])}: {error.splitlines()[0]}")
+        for fp in summary.failed:
+            tqdm.write(f"  {fp[:10]}  {_label(cells[fp])}: {failure_line(summary, fp, output)}")
 
 
 def _write_study_manifest(output: Path, cells: list[Cell], summary: StudySummary, meta: dict,
@@ -202,5 +224,6 @@ def _write_study_manifest(output: Path, cells: list[Cell], summary: StudySummary
         "chain": chain_fingerprints(fps), "device": device,
         "run": {**run, "seconds": summary.seconds},
         "summary": {"done": len(summary.done), "skipped": len(summary.skipped),
-                    "failed": {fp: err.splitlines()[0] for fp, err in summary.failed.items()}},
+                    "failed": {fp: err.splitlines()[0] for fp, err in summary.failed.items()},
+                    **({"tracebacks": summary.tracebacks} if summary.tracebacks else {})},
     })

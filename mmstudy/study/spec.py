@@ -1,21 +1,57 @@
 """Study files (YAML) as typed specs: the shared part of every study plus its own section."""
 from __future__ import annotations
 
+import re
+import typing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..config import check_keys, from_mapping, load_yaml
+from ..config import check_keys, check_unique, check_value, from_mapping, load_yaml, located
 from ..errors import ConfigError
-from .cell import DataConfig, MissingConfig
+from ..evaluation import METRICS, parse_metric
+from ..evaluation.beyond import USER_METRICS
+from ..registry import Registry
+from .cell import DataConfig, MissingConfig, check_train
 
 TESTS = ("t", "wilcoxon", "permutation")
 CORRECTIONS = ("holm", "fdr_bh", "bonferroni", "holm-sidak", "none")
+# a study's name names its default results folder: a single path segment, nothing to escape
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _per_user_metrics() -> Registry[None]:
+    """The per-user metrics an analysis may compare: accuracy and per-user beyond-accuracy ones."""
+    registry: Registry[None] = Registry("metric")
+    for name in (*METRICS.names(), *USER_METRICS):
+        registry.add(name, None)
+    return registry
+
+
+PER_USER_METRICS = _per_user_metrics()
+
+
+def canonical_metric(name: str, where: str) -> str:
+    """'recall@20' -> 'Recall@20' (the per-user column it names); unknown names and bad forms
+    raise naming `where`, unknown names with a "did you mean" hint."""
+    if not isinstance(name, str) or "@" not in name:
+        raise ConfigError(f"{where}: metric {name!r} must look like 'Recall@20' (name@cutoff)")
+    with located(f"{where} {name!r}"):
+        metric, k = name.rsplit("@", 1)
+        metric = PER_USER_METRICS.canonical(metric)
+        if metric in METRICS:
+            return "@".join(map(str, parse_metric(name)))
+        if not k.isdigit() or int(k) < 1:
+            raise ConfigError("the cutoff must be a positive integer")
+        return f"{metric}@{int(k)}"
 
 
 @dataclass(frozen=True)
 class AnalysisConfig:
-    """How results are compared: metric(s), paired test, multiple-testing correction."""
+    """How results are compared: metric(s), paired test, multiple-testing correction.
+
+    Metric names are made canonical ('recall@20' -> 'Recall@20'), so they name per-user columns.
+    """
 
     metric: str = "Recall@20"
     metrics: tuple[str, ...] = ("Recall@20", "nDCG@20")
@@ -38,6 +74,19 @@ class AnalysisConfig:
             raise ConfigError(f"analysis.power must lie in (0, 1), got {self.power}")
         if self.min_effect is not None and not (isinstance(self.min_effect, (int, float)) and self.min_effect > 0):
             raise ConfigError(f"analysis.min_effect must be a positive number (metric units), got {self.min_effect!r}")
+        if self.min_seeds < 1:
+            raise ConfigError(f"analysis.min_seeds must be at least 1, got {self.min_seeds}")
+        object.__setattr__(self, "metric", canonical_metric(self.metric, "analysis.metric"))
+        object.__setattr__(self, "metrics", tuple(canonical_metric(m, "analysis.metrics") for m in self.metrics))
+
+    def check_cutoffs(self, cutoffs: tuple[int, ...]) -> None:
+        """Every analysed metric must be at a cutoff the study's cells compute."""
+        for key, names in (("metric", (self.metric,)), ("metrics", self.metrics)):
+            for name in names:
+                k = int(name.rsplit("@", 1)[1])
+                if k not in cutoffs:
+                    raise ConfigError(f"analysis.{key} {name!r}: the study computes cutoffs {list(cutoffs)} only; "
+                                      f"add {k} to 'cutoffs' or use one of them")
 
 
 @dataclass(frozen=True)
@@ -77,10 +126,13 @@ class StudySpec:
     section: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not self.models:
-            raise ConfigError(f"study {self.name!r}: 'models' is empty")
-        if not self.seeds:
-            raise ConfigError(f"study {self.name!r}: 'seeds' is empty")
+        if not NAME.fullmatch(str(self.name)):
+            raise ConfigError(f"name {self.name!r} must be a simple name (letters, digits, '.', '_', '-', "
+                              "starting with a letter or digit): it names the results folder")
+        for key in ("models", "seeds", "cutoffs"):
+            check_unique(getattr(self, key), key)
+        if min(self.cutoffs) < 1:
+            raise ConfigError(f"cutoffs must be positive integers, got {list(self.cutoffs)}")
         from ..data import check_dataset
         from ..models import MODELS
         check_dataset(self.data.name)
@@ -90,6 +142,8 @@ class StudySpec:
             if key not in self.models:
                 raise ConfigError(f"study {self.name!r}: params/grids name model {key!r}, "
                                   f"which is not in models {list(self.models)}")
+        check_train(self.train)
+        self.analysis.check_cutoffs(self.cutoffs)
 
 
 def natural_gaps_config(value: Any, where: str) -> MissingConfig:
@@ -109,21 +163,32 @@ def natural_gaps_config(value: Any, where: str) -> MissingConfig:
 
 
 def parse_spec(mapping: Mapping[str, Any], section: str, where: str) -> StudySpec:
-    """Parse a study mapping whose study-specific keys live under `section`."""
-    mapping = dict(mapping)
+    """Parse a study mapping whose study-specific keys live under `section`; every error names
+    `where` (the study file) and the key."""
+    with located(where):
+        return _parse(dict(mapping), section)
+
+
+def _parse(mapping: dict[str, Any], section: str) -> StudySpec:
     known = set(StudySpec.__dataclass_fields__) - {"section"} | {section}
-    check_keys(mapping, known, where)
+    check_keys(mapping, known, "the study file")
     if "name" not in mapping:
-        raise ConfigError(f"{where}: missing required key 'name'")
+        raise ConfigError("missing required key 'name'")
+    hints = typing.get_type_hints(StudySpec)
     out = {k: v for k, v in mapping.items() if k != section}
-    out["data"] = from_mapping(DataConfig, mapping.get("data"), f"{where}: data")
-    out["analysis"] = from_mapping(AnalysisConfig, mapping.get("analysis"), f"{where}: analysis")
-    out["controls"] = from_mapping(ControlsConfig, mapping.get("controls"), f"{where}: controls")
-    out["natural_gaps"] = natural_gaps_config(mapping.get("natural_gaps"), f"{where}: natural_gaps")
+    for key, value in out.items():
+        check_value(value, hints[key], key)
+    out["data"] = from_mapping(DataConfig, mapping.get("data"), "data")
+    out["analysis"] = from_mapping(AnalysisConfig, mapping.get("analysis"), "analysis")
+    out["controls"] = from_mapping(ControlsConfig, mapping.get("controls"), "controls")
+    out["natural_gaps"] = natural_gaps_config(mapping.get("natural_gaps"), "natural_gaps")
     for key in ("models", "seeds", "cutoffs"):
         if key in out:
-            out[key] = tuple(out[key]) if isinstance(out[key], (list, tuple)) else (out[key],)
-    return StudySpec(**out, section=dict(mapping.get(section) or {}))
+            out[key] = tuple(out[key])
+    body = mapping.get(section)
+    if body is not None and not isinstance(body, Mapping):
+        raise ConfigError(f"{section} must be a mapping (key: value), got {body!r}")
+    return StudySpec(**out, section=dict(body or {}))
 
 
 def load_spec(path: str | Path, section: str) -> StudySpec:

@@ -7,7 +7,8 @@ Layout of a results folder::
     study.json                             the study manifest (cells' fingerprints chained)
 
 `result.json` is written last and records the SHA-256 of `per_user.parquet`; a cell counts as
-done only when both exist and the checksum matches, so a killed or corrupted cell is redone.
+done only when both exist, the checksum matches and the manifest's fingerprints (its own and its
+cell config's) are the folder's name, so a killed, corrupted or misplaced cell is redone.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Iterator
 
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import DataError, MMStudyError
 from ..hashing import atomic_path, file_sha256, write_json
 from .manifest import CellManifest
 
@@ -32,12 +33,41 @@ class ResultStore:
         return self.cells_dir / fingerprint
 
     def is_done(self, fingerprint: str) -> bool:
-        """True when the cell's files exist and match their recorded checksum."""
+        """True when the cell's files exist, match their recorded checksums, and its manifest
+        belongs to this folder (a result copied or renamed into another cell's folder does not)."""
+        return not self.problems(fingerprint)
+
+    def problems(self, fingerprint: str) -> list[str]:
+        """Everything wrong with a stored cell (empty for a finished, intact cell): a missing or
+        unreadable manifest, fingerprints that are not the folder's, missing or modified files."""
+        folder = self.cell_dir(fingerprint)
         try:
-            self.load(fingerprint)
-        except (FileNotFoundError, DataError, json.JSONDecodeError, ValueError, OSError):
-            return False
-        return True
+            manifest = self.manifest(fingerprint)
+        except DataError as exc:
+            return [str(exc)]
+        found = []
+        for name, value in (("fingerprint", manifest.fingerprint),
+                            ("cell's fingerprint", manifest.cell.fingerprint if manifest.cell else None)):
+            if value != fingerprint:
+                found.append(f"{folder / 'result.json'}: its {name} {str(value)[:12]} is not the folder's "
+                             f"({fingerprint[:12]}): the result belongs to another cell")
+        for name, digest in manifest.files.items():
+            try:
+                self._check_file(folder / f"{name}.parquet", digest)
+            except DataError as exc:
+                found.append(str(exc))
+        if "per_user" not in manifest.files:
+            found.append(f"{folder / 'result.json'}: lists no per_user table")
+        return found
+
+    @staticmethod
+    def _check_file(path: Path, digest: str) -> None:
+        if not path.is_file():
+            raise DataError(f"{path} is missing (its result.json lists it): the stored result was modified")
+        actual = file_sha256(path)
+        if actual != digest:
+            raise DataError(f"{path}: checksum {actual[:12]} does not match the manifest ({digest[:12]}): "
+                            "the stored result was modified")
 
     def write(self, fingerprint: str, per_user: pd.DataFrame, manifest: CellManifest,
               extra_tables: dict[str, pd.DataFrame] | None = None) -> Path:
@@ -54,19 +84,26 @@ class ResultStore:
         return folder
 
     def manifest(self, fingerprint: str) -> CellManifest:
-        """A cell's manifest (result.json), typed; its data files are not read."""
+        """A cell's manifest (result.json), typed; its data files are not read. A missing or
+        unreadable manifest raises DataError naming the file."""
         path = self.cell_dir(fingerprint) / "result.json"
-        return CellManifest.from_dict(json.loads(path.read_text()), where=str(path))
+        if not path.is_file():
+            raise DataError(f"{path} is missing")
+        try:
+            return CellManifest.from_dict(json.loads(path.read_text(encoding="utf-8")), where=str(path))
+        except DataError:
+            raise
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, MMStudyError) as exc:
+            raise DataError(f"{path}: unreadable manifest ({type(exc).__name__}: {exc}); the file is damaged or "
+                            "truncated") from None
 
     def load(self, fingerprint: str) -> tuple[pd.DataFrame, CellManifest]:
-        """(per-user metrics, manifest); raises DataError when a file does not match its checksum."""
+        """(per-user metrics, manifest); raises DataError when a file is missing or does not match
+        its checksum."""
         folder = self.cell_dir(fingerprint)
         manifest = self.manifest(fingerprint)
         for name, digest in manifest.files.items():
-            actual = file_sha256(folder / f"{name}.parquet")
-            if actual != digest:
-                raise DataError(f"{folder / (name + '.parquet')}: checksum {actual[:12]} does not match "
-                                f"the manifest ({digest[:12]}): the stored result was modified")
+            self._check_file(folder / f"{name}.parquet", digest)
         return pd.read_parquet(folder / "per_user.parquet"), manifest
 
     def table(self, fingerprint: str, name: str) -> pd.DataFrame:

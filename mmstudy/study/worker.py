@@ -14,6 +14,8 @@ from typing import Iterator
 
 import torch
 
+from ..errors import MMStudyError
+from ..registry import UnknownNameError
 from .cell import Cell
 from .executor import run_cell
 from .store import ResultStore
@@ -52,8 +54,13 @@ def torch_settings(threads: int | None, deterministic: bool = False) -> Iterator
 
 
 def execute_cell(cell_dict: dict, output: str, cache_dir: str | None, device: str,
-                 threads: int | None) -> tuple[str, str | None, float]:
-    """Worker body: run one cell and store it; returns (fingerprint, error or None, seconds)."""
+                 threads: int | None) -> tuple[str, str | None, float, str | None]:
+    """Worker body: run one cell and store it; returns (fingerprint, error or None, seconds,
+    traceback or None).
+
+    The error is one line. An input error (`MMStudyError`, an unknown name) is fully said by
+    its message; any other exception is a bug, and its traceback comes along for the record.
+    """
     cell = Cell.from_dict(cell_dict)
     fp, started = cell.fingerprint, time.perf_counter()
     try:
@@ -62,9 +69,11 @@ def execute_cell(cell_dict: dict, output: str, cache_dir: str | None, device: st
         environment = replace(outcome.manifest.environment, torch_deterministic=device == "cpu")
         ResultStore(output).write(fp, outcome.per_user, replace(outcome.manifest, environment=environment),
                                   outcome.tables)
-        return fp, None, time.perf_counter() - started
+        return fp, None, time.perf_counter() - started, None
     except Exception as exc:  # a failing cell must not stop the study
-        return fp, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}", time.perf_counter() - started
+        line = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+        trace = None if isinstance(exc, (MMStudyError, UnknownNameError)) else traceback.format_exc()
+        return fp, line, time.perf_counter() - started, trace
 
 
 _WORKSPACES: dict = {}

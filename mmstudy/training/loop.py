@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import time
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from ..config import from_mapping, located
 from ..data.split import Split
 from ..errors import ConfigError, MMStudyError
 from ..evaluation import evaluate_metric, parse_metric
@@ -25,7 +25,11 @@ class DivergenceError(MMStudyError, FloatingPointError):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How a model is trained and selected; `patience` and `eval_every` count epochs."""
+    """How a model is trained and selected; `patience` and `eval_every` count epochs.
+
+    `eval_memory_mb` bounds the score matrix of one batch of users in every full-ranking
+    evaluation (the validation passes and the test pass): the user batch size is derived from it.
+    """
 
     epochs: int = 200
     batch_size: int = 2048
@@ -37,29 +41,25 @@ class TrainConfig:
     device: str = "cpu"
     eval_every: int = 1
     max_seconds: float | None = None
+    eval_memory_mb: float = 512.0
 
     def __post_init__(self) -> None:
         for key in ("epochs", "batch_size", "patience", "eval_every"):
             if int(getattr(self, key)) < 1:
-                raise ConfigError(f"train config {key!r} must be at least 1, got {getattr(self, key)}")
-        if self.lr <= 0 or self.weight_decay < 0:
-            raise ConfigError(f"train config needs lr > 0 and weight_decay >= 0, "
-                              f"got lr={self.lr}, weight_decay={self.weight_decay}")
-        if self.max_seconds is not None and self.max_seconds <= 0:
-            raise ConfigError(f"train config 'max_seconds' must be positive, got {self.max_seconds}")
-        parse_metric(self.valid_metric)
+                raise ConfigError(f"train.{key} must be at least 1, got {getattr(self, key)}")
+        for key, value in (("lr", self.lr), ("max_seconds", self.max_seconds), ("eval_memory_mb", self.eval_memory_mb)):
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"train.{key} must be a finite number > 0, got {value}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ConfigError(f"train.weight_decay must be a finite number >= 0, got {self.weight_decay}")
+        with located("train.valid_metric"):
+            parse_metric(self.valid_metric)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any] | None) -> "TrainConfig":
-        """Build from a plain mapping (e.g. YAML); unknown keys raise ConfigError with a hint."""
-        values = dict(values or {})
-        known = [f.name for f in dataclasses.fields(cls)]
-        for key in values:
-            if key not in known:
-                close = difflib.get_close_matches(key, known, n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
-                raise ConfigError(f"unknown train config key {key!r}.{hint} Known: {', '.join(known)}")
-        return cls(**values)
+    def from_dict(cls, values: dict[str, Any] | None, where: str = "train") -> "TrainConfig":
+        """Build from a plain mapping (e.g. YAML); unknown keys and values of the wrong type raise
+        ConfigError naming `where` and the key (unknown keys with a "did you mean" hint)."""
+        return from_mapping(cls, values, where)
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return self.from_dict({**dataclasses.asdict(self), **changes})
@@ -121,14 +121,15 @@ def fit(model: Recommender, split: Split, *, epochs: int = 200, batch_size: int 
         lr: float = 1e-3, weight_decay: float = 0.0, patience: int = 20,
         valid_metric: str = "Recall@20", eval_every: int = 1, seed: int = 0,
         device: str | torch.device = "cpu", progress: bool = True,
-        max_seconds: float | None = None) -> FitResult:
+        max_seconds: float | None = None, eval_memory_mb: float = 512.0) -> FitResult:
     """Train `model` with Adam on `split.train`, validating every `eval_every` epochs.
 
     Stops after `epochs`, after `patience` epochs without a strictly better validation score, or
     once `max_seconds` of training have passed; the best validated state is restored at the end.
+    Each validation pass scores users in batches whose score matrix fits `eval_memory_mb`.
     """
     config = TrainConfig(epochs, batch_size, lr, weight_decay, patience, valid_metric, seed,
-                         str(device), eval_every, max_seconds)  # validates every argument
+                         str(device), eval_every, max_seconds, eval_memory_mb)  # validates every argument
     generator = torch.Generator().manual_seed(seed)
     model.to(device)
     sampler = NegativeSampler(split.train, generator, batch_size, device)
@@ -144,7 +145,7 @@ def fit(model: Recommender, split: Split, *, epochs: int = 200, batch_size: int 
             out_of_time = max_seconds is not None and time.perf_counter() - start >= max_seconds
             if epoch % eval_every == 0 or epoch == epochs or out_of_time:
                 tick = time.perf_counter()
-                score = evaluate_metric(model, split, valid_metric, "valid")
+                score = evaluate_metric(model, split, valid_metric, "valid", memory_budget_mb=eval_memory_mb)
                 row.update({valid_metric: score, "valid_seconds": time.perf_counter() - tick})
                 if score > result.best_valid:
                     result.best_epoch, result.best_valid, best_state = epoch, score, _snapshot(model)

@@ -31,12 +31,13 @@ class TestBudget:
     def __init__(self, limit: int = 1):
         self.limit, self.used = limit, 0
 
-    def evaluate(self, model: Recommender, split: Split, cutoffs: Sequence[int]) -> EvalResult:
+    def evaluate(self, model: Recommender, split: Split, cutoffs: Sequence[int],
+                 memory_budget_mb: float = 512.0) -> EvalResult:
         if self.used >= self.limit:
             raise RuntimeError(f"the test part was already evaluated {self.used} time(s); "
                                "selection must use validation only")
         self.used += 1
-        return evaluate(model, split, "test", cutoffs=cutoffs)
+        return evaluate(model, split, "test", cutoffs=cutoffs, memory_budget_mb=memory_budget_mb)
 
 
 @dataclass
@@ -105,7 +106,7 @@ def run(model_name: str, data: ModelInput, split: Split, params: dict[str, Any] 
 def _finish(model_name: str, model: Recommender, fitted: FitResult, config: TrainConfig,
             split: Split, cutoffs: Sequence[int], start: float) -> RunResult:
     budget = TestBudget(limit=1)
-    test = budget.evaluate(model, split, cutoffs)
+    test = budget.evaluate(model, split, cutoffs, config.eval_memory_mb)
     return RunResult(model_name, model, dict(model.params), config, fitted, test, budget.used,
                      fitted.best_valid, time.perf_counter() - start, model.n_parameters())
 

@@ -113,6 +113,14 @@ def test_bad_input(split, model):
         rank_topk(model, split, "valid", memory_budget_mb=0)
 
 
+@pytest.mark.parametrize("budget", [0, -1.0, float("inf"), float("nan")])
+def test_a_budget_that_is_not_a_finite_positive_number_is_one_config_error(split, model, budget):
+    """inf and NaN used to escape as OverflowError / ValueError from int()."""
+    with pytest.raises(ConfigError) as err:
+        rank_topk(model, split, "valid", memory_budget_mb=budget)
+    assert str(err.value) == f"memory_budget_mb (the evaluation memory budget) must be a finite number of MB > 0, got {budget}"
+
+
 def test_user_without_targets_is_rejected():
     split = make_split(n_users=4, n_items=6, seed=0)
     valid = split.valid.tolil()

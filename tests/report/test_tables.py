@@ -75,3 +75,24 @@ def test_wide_table_shrinks_font_but_stays_readable():
 def test_table_without_columns_is_rejected():
     with pytest.raises(DataError, match="no columns"):
         table_pages(pd.DataFrame(index=[0, 1]), "Empty")
+
+
+def test_headers_wrap_at_word_boundaries_and_fit_their_columns():
+    """Headers of the real reports ('evaluable test users', the BH-corrected p column) used to
+    break inside words ('evaluabl e', 'p (Benja mini-Hoc hberg)')."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    df = pd.DataFrame({"strategy": ["zeros"], "evaluable test users": [12], "p (Benjamini-Hochberg)": ["0.003"],
+                       "p": ["0.01"], **{f"Recall@{k}": [0.1234] for k in (10, 20, 50)},
+                       "multimodal_gain_relative_percent": [1.0]})
+    page = table_pages(df, "Headers")[0]
+    renderer = FigureCanvasAgg(page).get_renderer()
+    page.draw(renderer)
+    cells = page.axes[0].tables[0].get_celld()
+    headers = [cells[(0, j)].get_text().get_text() for j in range(df.shape[1])]
+    assert headers[1] == "evaluable\ntest\nusers" and headers[2] == "p\n(Benjamini-\nHochberg)"
+    for header, column in zip(headers, df.columns):  # lines end at spaces or after hyphens only
+        assert header.replace("-\n", "-").replace("\n", " ") == column
+    for j in range(df.shape[1]):  # and every header fits its column
+        cell = cells[(0, j)]
+        assert cell.get_text().get_window_extent(renderer).width < cell.get_window_extent(renderer).width

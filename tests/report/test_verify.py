@@ -71,3 +71,67 @@ def test_cli_verify_and_report(study, capsys):
     (study / "report.pdf").unlink()
     assert main(["report", str(study)]) == 0
     assert (study / "report.pdf").exists()
+
+
+def cells_of(study) -> list:
+    return sorted(p for p in (study / "cells").iterdir() if p.is_dir())
+
+
+def verify_cli(study, capsys) -> tuple[int, list[str]]:
+    code = main(["verify", str(study)])
+    return code, [line for line in capsys.readouterr().out.splitlines() if line.startswith("MISMATCH")]
+
+
+def test_verify_names_a_truncated_result_json(study, capsys):
+    cell = cells_of(study)[0]
+    path = cell / "result.json"
+    path.write_text(path.read_text()[:100])
+    code, lines = verify_cli(study, capsys)
+    assert code == 1 and len(lines) == 1
+    assert lines[0].startswith(f"MISMATCH  cell {cell.name[:10]}: {path}: unreadable manifest (JSONDecodeError: ")
+    assert lines[0].endswith("); the file is damaged or truncated")
+
+
+def test_verify_names_a_truncated_study_json(study, capsys):
+    path = study / "study.json"
+    path.write_text(path.read_text()[:200])
+    code, lines = verify_cli(study, capsys)
+    assert code == 1 and len(lines) == 1
+    assert lines[0].startswith(f"MISMATCH  {path}: unreadable (JSONDecodeError: ")
+
+
+def test_verify_names_every_deleted_parquet(study, capsys):
+    first, second = cells_of(study)[:2]
+    (first / "per_user.parquet").unlink()
+    (second / "valid_curve.parquet").unlink()
+    code, lines = verify_cli(study, capsys)
+    assert code == 1
+    assert lines == [f"MISMATCH  cell {first.name[:10]}: {first / 'per_user.parquet'} is missing (its result.json "
+                     "lists it): the stored result was modified",
+                     f"MISMATCH  cell {second.name[:10]}: {second / 'valid_curve.parquet'} is missing (its "
+                     "result.json lists it): the stored result was modified"]
+
+
+def test_verify_names_a_deleted_manifest_and_a_deleted_cell(study, capsys):
+    cells = cells_of(study)
+    (cells[0] / "result.json").unlink()
+    shutil.rmtree(cells[1])
+    code, lines = verify_cli(study, capsys)
+    finished = len(cells)
+    assert code == 1
+    assert lines == [f"MISMATCH  cell {cells[0].name[:10]}: {cells[0] / 'result.json'} is missing",
+                     f"MISMATCH  {study / 'study.json'} records {finished} finished cells, but only {finished - 1} "
+                     "have a folder under cells/: the others were deleted"]
+
+
+def test_verify_names_an_unreadable_report_table(study, capsys):
+    (study / "tables" / "robustness.csv").write_text("")
+    code, lines = verify_cli(study, capsys)
+    assert code == 1
+    assert lines == [f"MISMATCH  table robustness: {study / 'tables' / 'robustness.csv'} is unreadable "
+                     "(EmptyDataError: No columns to parse from file)"]
+
+
+def test_verify_of_a_folder_that_is_no_results_folder_is_an_error(tmp_path, capsys):
+    assert main(["verify", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path}: no study.json — not a results folder written by mmstudy\n"

@@ -81,3 +81,26 @@ def test_cf_model_ignores_modalities_but_dropped_removes_items():
     lost = out.manifest.missing.dropped
     assert lost["items_lost"] > 0 and lost["train_interactions_lost"] > 0
     assert out.manifest.features == {} or all(f.dim > 0 for f in out.manifest.features.values())
+
+
+@pytest.mark.parametrize("fusion, common", [({}, True), ({"point": "late", "grid_step": 0.5}, False)])
+def test_the_evaluation_memory_budget_reaches_every_evaluation(monkeypatch, fusion, common):
+    """train.eval_memory_mb bounds the validation passes (early stopping, late-fusion weights),
+    the test pass and the common-items view: every ranking of the cell uses it."""
+    import mmstudy.evaluation as evaluation
+
+    seen, real = [], evaluation.rank_topk
+
+    def spy(scorer, split, part, *args, memory_budget_mb=512, **kwargs):
+        seen.append((part, memory_budget_mb))
+        return real(scorer, split, part, *args, memory_budget_mb=memory_budget_mb, **kwargs)
+
+    monkeypatch.setattr(evaluation, "rank_topk", spy)
+    model = "LightGCN-Fusion" if fusion else "VBPR"
+    missing = {"setting": "same", "rate": 0.5, "strategy": "zeros", "common_items": True} if common else {}
+    out = run_cell(cell(model=model, train={"epochs": 2, "eval_memory_mb": 0.01}, fusion=fusion, missing=missing),
+                   Workspace())
+    assert {budget for _, budget in seen} == {0.01}
+    parts = [part for part, _ in seen]
+    assert parts.count("test") == 1 + common and parts.count("valid") >= 2 + (6 if fusion else 0)
+    assert out.manifest.cell.train["eval_memory_mb"] == 0.01 and out.manifest.test.users == len(out.per_user)

@@ -135,7 +135,7 @@ def test_sigkilled_pool_study_leaves_no_worker_behind(tmp_path):
     assert_complete(out, cells)
 
 
-@pytest.mark.parametrize("damage", ["truncate", "no-result", "checksum"])
+@pytest.mark.parametrize("damage", ["truncate", "no-result", "checksum", "another-cell"])
 def test_corrupted_cell_is_redone(serial_run, tmp_path, damage):
     import shutil
 
@@ -148,6 +148,9 @@ def test_corrupted_cell_is_redone(serial_run, tmp_path, damage):
         parquet.write_bytes(parquet.read_bytes()[: parquet.stat().st_size // 2])
     elif damage == "no-result":
         (victim / "result.json").unlink()
+    elif damage == "another-cell":  # intact files, but another cell's result under this cell's name
+        shutil.rmtree(victim)
+        shutil.copytree(ResultStore(out).cell_dir(cells[0].fingerprint), victim)
     else:
         data = bytearray(parquet.read_bytes())
         data[len(data) // 2] ^= 0xFF

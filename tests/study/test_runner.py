@@ -149,3 +149,27 @@ def test_cuda_without_cuda_is_a_config_error_before_anything_runs(tmp_path, monk
 def test_bad_settings_are_config_errors(tmp_path, kwargs, message):
     with pytest.raises(ConfigError, match=message):
         run_study([tiny_cell()], tmp_path, progress=False, **kwargs)
+
+
+def test_input_errors_are_one_line_and_bugs_keep_their_traceback(tmp_path, capsys, monkeypatch):
+    """A cell's input error (MMStudyError, unknown name) is said by its message alone; any other
+    exception is a bug: one line on the console pointing at its traceback, kept in study.json."""
+    def run_cell(cell, *args, **kwargs):
+        if cell.seed == 0:
+            raise ConfigError("train.lr looks wrong\nsecond line")
+        raise IndexError("index 3 is out of bounds")
+
+    monkeypatch.setattr(worker, "run_cell", run_cell)
+    cells = [tiny_cell("BPR-MF", 0), tiny_cell("BPR-MF", 1)]
+    summary = run_study(cells, tmp_path, threads=1, progress=False)
+    bad_input, bug = (c.fingerprint for c in cells)
+    assert summary.failed == {bad_input: "ConfigError: train.lr looks wrong second line",
+                              bug: "IndexError: index 3 is out of bounds"}
+    assert list(summary.tracebacks) == [bug] and "in run_cell" in summary.tracebacks[bug]
+    out = capsys.readouterr().out
+    pointer = f" (an unexpected error: its traceback is in {tmp_path / 'study.json'}, summary.tracebacks)"
+    assert f"  {bad_input[:10]}  model=BPR-MF, seed=0: ConfigError: train.lr looks wrong second line\n" in out
+    assert f"  {bug[:10]}  model=BPR-MF, seed=1: IndexError: index 3 is out of bounds{pointer}\n" in out
+    assert "Traceback" not in out
+    study = json.loads((tmp_path / "study.json").read_text())["summary"]
+    assert study["failed"] == summary.failed and study["tracebacks"] == summary.tracebacks

@@ -11,7 +11,7 @@ from mmstudy.study.cell import Cell
 from mmstudy.study.manifest import SCHEMA_VERSION, CellManifest, Timing
 from mmstudy.study.store import ResultStore
 
-FP = "ab" * 32
+FP = Cell().fingerprint  # a cell stored under its own fingerprint
 
 
 @pytest.fixture()
@@ -77,3 +77,48 @@ def test_fingerprints_skip_folders_without_a_manifest(store):
 def test_manifest_records_checksums_of_every_table(store):
     manifest = json.loads((store.cell_dir(FP) / "result.json").read_text())
     assert all(len(digest) == 64 for digest in manifest["files"].values())
+
+
+def test_a_result_under_another_cells_name_is_not_done(store):
+    """A cell folder copied or renamed to another fingerprint is not that cell's result."""
+    import shutil
+
+    other = Cell(seed=1).fingerprint
+    shutil.copytree(store.cell_dir(FP), store.cell_dir(other))
+    assert not store.is_done(other) and store.is_done(FP)
+    assert store.problems(other) == [
+        f"{store.cell_dir(other) / 'result.json'}: its fingerprint {FP[:12]} is not the folder's ({other[:12]}): "
+        "the result belongs to another cell",
+        f"{store.cell_dir(other) / 'result.json'}: its cell's fingerprint {FP[:12]} is not the folder's "
+        f"({other[:12]}): the result belongs to another cell"]
+
+
+def test_a_manifest_whose_cell_config_was_edited_is_not_done(store):
+    path = store.cell_dir(FP) / "result.json"
+    manifest = json.loads(path.read_text())
+    manifest["cell"]["seed"] = 7  # the recorded fingerprint still names the folder
+    path.write_text(json.dumps(manifest))
+    assert not store.is_done(FP)
+    assert store.problems(FP) == [f"{path}: its cell's fingerprint {Cell(seed=7).fingerprint[:12]} is not the "
+                                  f"folder's ({FP[:12]}): the result belongs to another cell"]
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("delete-result", "{folder}/result.json is missing"),
+    ("bad-json", "{folder}/result.json: unreadable manifest (JSONDecodeError: Expecting value: line 1 column 11 "
+                 "(char 10)); the file is damaged or truncated"),
+    ("delete-parquet", "{folder}/per_user.parquet is missing (its result.json lists it): the stored result was "
+                       "modified"),
+])
+def test_damaged_cells_raise_named_data_errors(store, damage, message):
+    folder = store.cell_dir(FP)
+    if damage == "delete-result":
+        (folder / "result.json").unlink()
+    elif damage == "bad-json":
+        (folder / "result.json").write_text('{"files": ')
+    else:
+        (folder / "per_user.parquet").unlink()
+    with pytest.raises(DataError) as err:
+        store.load(FP)
+    assert str(err.value) == message.format(folder=folder)
+    assert store.problems(FP) == [str(err.value)]

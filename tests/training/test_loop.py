@@ -115,3 +115,39 @@ def test_training_keeps_freed_memory_for_reuse(split, data, monkeypatch):
     monkeypatch.setattr(loop, "keep_freed_memory", lambda: calls.append(1) or True)
     fit(make_model("toy-mf", data), split, epochs=2, **FAST)
     assert len(calls) == 2  # once per epoch; the setting itself is applied once per process
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"eval_memory_mb": 0}, "train.eval_memory_mb must be a finite number > 0, got 0"),
+    ({"eval_memory_mb": -5.0}, "train.eval_memory_mb must be a finite number > 0, got -5.0"),
+    ({"eval_memory_mb": float("inf")}, "train.eval_memory_mb must be a finite number, got inf"),
+    ({"eval_memory_mb": float("nan")}, "train.eval_memory_mb must be a finite number, got nan"),
+    ({"eval_memory_mb": True}, "train.eval_memory_mb must be a finite number, got True"),
+    ({"epochs": 2.0}, "train.epochs must be an integer, got 2.0"),
+    ({"weight_decay": -0.1}, "train.weight_decay must be a finite number >= 0, got -0.1"),
+    ({"max_seconds": float("inf")}, "train.max_seconds must be a finite number, got inf"),
+    ({"valid_metric": 20}, "train.valid_metric must be a string, got 20"),
+])
+def test_train_config_values_are_checked(values, message):
+    with pytest.raises(ConfigError) as err:
+        TrainConfig.from_dict(values)
+    assert str(err.value) == message
+
+
+def test_fit_refuses_a_bad_evaluation_budget(split, data):
+    with pytest.raises(ConfigError, match="train.eval_memory_mb must be a finite number > 0, got 0"):
+        fit(make_model("toy-mf", data), split, epochs=1, eval_memory_mb=0, **FAST)
+
+
+def test_fit_validates_within_its_evaluation_budget(split, data, monkeypatch):
+    from mmstudy.training import loop
+
+    budgets, real = [], loop.evaluate_metric
+
+    def spy(*args, memory_budget_mb=512, **kwargs):
+        budgets.append(memory_budget_mb)
+        return real(*args, memory_budget_mb=memory_budget_mb, **kwargs)
+
+    monkeypatch.setattr(loop, "evaluate_metric", spy)
+    fit(make_model("toy-mf", data), split, epochs=3, eval_memory_mb=0.001, **FAST)
+    assert budgets == [0.001] * 3

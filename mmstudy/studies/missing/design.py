@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ...config import check_unique
 from ...errors import ConfigError
 from ...missing.imputers import resolve_strategy
 from ...missing.masking import parse_setting
@@ -34,6 +35,10 @@ class MissingSection:
     cf_counterparts: bool = True
 
     def __post_init__(self) -> None:
+        for key in ("settings", "strategies"):
+            check_unique(getattr(self, key), f"missing.{key}")
+        if any(setting != "natural" for setting in self.settings):  # `natural` alone needs no rate
+            check_unique(self.rates, "missing.rates")
         for name in (*self.strategies, self.reference, *self.grids):
             resolve_strategy(name)  # unknown names raise with "did you mean" suggestions
         if self.reference not in self.strategies:
