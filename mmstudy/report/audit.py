@@ -279,10 +279,17 @@ def _pairs(by_fp: dict[str, CellManifest], comparisons: list[tuple[str, str]] | 
             raise DataError(f"comparison names cell {missing[0]!r}, which is not among the manifests")
         return [(by_fp[a], by_fp[b]) for a, b in comparisons]
     pairs = []
-    for cells in _group_by(by_fp.values(), lambda m: m.dataset.name).values():
+    for cells in _group_by(by_fp.values(), _split_family).values():
         anchor = next((m for m in cells if not m.is_dropped), cells[0])
         pairs += [(anchor, m) for m in cells if m is not anchor]
     return pairs
+
+
+def _split_family(m: CellManifest) -> tuple:
+    """Cells that must share a split: one dataset, and for new items one held-out draw (its split
+    moves the cold items' training interactions, so it differs per share and mask seed)."""
+    phase = m.cell.missing.phase if m.cell is not None else "train_and_test"
+    return (m.dataset.name, (m.cell.missing.cold_share, m.seeds.mask) if phase == "new_items" else None)
 
 
 def _group_by(manifests: Iterable[CellManifest], key: Callable[[CellManifest], Any]) -> dict[Any, list[CellManifest]]:

@@ -9,6 +9,7 @@ from ..config import as_plain, check_keys, check_value, from_mapping
 from ..errors import ConfigError
 from ..hashing import fingerprint
 from ..missing.imputers import resolve_strategy
+from ..registry import Registry
 from ..training import TrainConfig
 
 SPLIT_METHODS = ("auto", "fixed", "random", "temporal")
@@ -16,6 +17,12 @@ SPLIT_METHODS = ("auto", "fixed", "random", "temporal")
 NOT_TRAIN_KEYS = {"seed": "the cell's seed ('seeds' in a study file, --set seed=N for `run`)",
                   "device": "--device"}
 MASK_SETTINGS = ("none", "natural", "single", "same", "independent")
+PHASES = Registry("missingness phase")
+for _phase in ("train_and_test", "serving", "new_items"):
+    PHASES.add(_phase, _phase)
+# Fields added after results folders existed: left out of a cell's plain form (and so of its
+# fingerprint) while they hold their defaults, so every earlier cell keeps its fingerprint.
+LATER_DEFAULTS = {("control",): "", ("missing", "phase"): "train_and_test", ("missing", "cold_share"): 0.0}
 CELL_CONTROLS = ("", "noise")
 
 
@@ -59,8 +66,14 @@ class MissingConfig:
     grid: Mapping[str, tuple] = field(default_factory=dict)
     graph_k: int = 100
     common_items: bool = False  # also score on the items a `dropped` run would keep
+    phase: str = "train_and_test"  # when content is missing: train_and_test | serving | new_items
+    cold_share: float = 0.0  # new_items: the share of items held out of training entirely
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "phase", PHASES.canonical(self.phase))
+        if (self.phase == "new_items") != (0 < self.cold_share < 1):
+            raise ConfigError(f"missing.cold_share must lie in (0, 1) for phase 'new_items' and be 0 otherwise, "
+                              f"got {self.cold_share} for phase {self.phase!r}")
         if self.setting not in MASK_SETTINGS:
             raise ConfigError(f"missing.setting: unknown setting {self.setting!r}; expected one of {MASK_SETTINGS}")
         if self.setting in ("single", "same", "independent") and not 0 < self.rate < 1:
@@ -124,10 +137,14 @@ class Cell:
         return cls(**mapping)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able form; no `control` key for an ordinary cell (as before controls existed)."""
+        """Plain JSON-able form; later fields at their defaults are left out (`LATER_DEFAULTS`)."""
         plain = as_plain(self)
-        if not plain["control"]:
-            del plain["control"]
+        for path, default in LATER_DEFAULTS.items():
+            node = plain
+            for key in path[:-1]:
+                node = node[key]
+            if node.get(path[-1]) == default:
+                del node[path[-1]]
         return plain
 
     @property

@@ -17,17 +17,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import pandas as pd
-import torch
 
 from ..data.dataset import Dataset
 from ..data.split import Split
 from ..errors import ConfigError
 from ..evaluation import evaluate
-from ..evaluation.ranking import is_model
 from ..hashing import array_sha256
-from ..missing.handling import HandledData, handle_missing, restrict_items
+from ..missing.cold import cold_start_split
+from ..missing.handling import HandledData, handle_missing
 from ..models.base import MODELS
 from ..schema.fusion import FusionConfig
 from ..training import TrainConfig
@@ -35,9 +32,11 @@ from .cell import Cell
 from .controls import noise_modalities
 from .environment import environment
 from .late_fusion import LateFusionTrainer
+from .serving import ServingTrainer
 from .manifest import (CellManifest, DatasetRecord, Environment, Evaluation, FeatureRecord, MissingRecord, Seeds,
                        Selection, SplitRecord, Timing, Trial)
 from .trainers import Candidate, ModelTrainer, Trainer
+from .views import cell_views
 from .workspace import CellOutcome, Workspace, grid_points
 
 
@@ -50,6 +49,8 @@ def make_trainer(cell: Cell, fusion: FusionConfig | None, train: TrainConfig, wo
     clash = sorted(set(fusion_params) & (set(cell.params) | set(cell.grid)))
     if clash:
         raise ConfigError(f"cell.fusion sets {clash}; do not also set them in the model params or grid")
+    if cell.missing.phase == "serving":  # trained once on complete content, served to every strategy
+        return ServingTrainer(cell, train, workspace, fusion_params, progress)
     return ModelTrainer(cell, train, workspace, fusion_params, progress)
 
 
@@ -78,8 +79,10 @@ def run_cell(cell: Cell, workspace: Workspace | None = None, device: str = "cpu"
     train = TrainConfig.from_dict({**dict(cell.train), "seed": cell.seed, "device": device})
     trainer = make_trainer(cell, fusion, train, ws, progress)
     dataset = ws.dataset(cell.data, device)
-    split = ws.split(dataset, cell.data)
-    modalities = trainer.modalities(dataset)
+    split, cold = ws.split(dataset, cell.data), None
+    if cell.missing.phase == "new_items":  # a share of items never seen in training
+        split, cold = cold_start_split(split, cell.missing.cold_share, cell.missing.mask_seed)
+    modalities = trainer.prepare(dataset, split)
     if cell.control == "noise":  # the noise control: content replaced by noise of its own moments
         modalities = noise_modalities(modalities, cell.seed)
     trials, chosen = [], None
@@ -96,23 +99,9 @@ def run_cell(cell: Cell, workspace: Workspace | None = None, device: str = "cpu"
     scorer = best.test_scorer()
     test = evaluate(scorer, handled.split, "test", cutoffs=cell.cutoffs,  # the one test evaluation
                     memory_budget_mb=train.eval_memory_mb)
-    tables = {"valid_curve": best.curve}
-    if cell.missing.common_items and handled.kept_items is None:
-        tables["per_user_common"] = common_view(scorer, handled, split, cell, train.eval_memory_mb)
+    tables = {"valid_curve": best.curve, **cell_views(scorer, handled, split, cell, train.eval_memory_mb, cold)}
     run = CellRun(cell, dataset, split, handled, best, imputer_params, trials, test, device, time.time() - started)
     return CellOutcome(test.per_user, cell_manifest(run), tables)
-
-
-def common_view(scorer, handled: HandledData, split: Split, cell: Cell, memory_budget_mb: float) -> pd.DataFrame:
-    """Per-user test metrics restricted to the items a `dropped` run keeps (same scoring state)."""
-    keep = handled.complete_items
-    if keep is None:  # no modality was read: every item is kept
-        keep = np.arange(split.shape[1])
-    view = restrict_items(split, keep)
-    columns = torch.from_numpy(keep)
-    score = scorer.score if is_model(scorer) else scorer
-    return evaluate(lambda users: score(users)[:, columns], view, "test", cutoffs=cell.cutoffs,
-                    memory_budget_mb=memory_budget_mb).per_user
 
 
 def cell_manifest(run: CellRun) -> CellManifest:
@@ -142,4 +131,4 @@ def cell_manifest(run: CellRun) -> CellManifest:
                       mean_epoch_seconds=fit_result.mean_epoch_seconds,
                       mean_valid_seconds=fit_result.mean_valid_seconds, epochs_run=fit_result.epochs_run),
         n_parameters=best.n_parameters, environment=Environment.from_dict(environment(run.device)),
-        fusion=best.fusion)
+        fusion=best.fusion, serving=best.serving)

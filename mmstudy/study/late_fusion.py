@@ -18,6 +18,7 @@ import torch
 
 from ..data.dataset import Dataset
 from ..data.modality import Modality
+from ..data.split import Split
 from ..errors import ConfigError
 from ..hashing import fingerprint
 from ..missing.handling import HandledData
@@ -128,7 +129,7 @@ class LateFusionTrainer:
         self.cell, self.fusion, self.train_cfg, self.workspace, self.progress = cell, fusion, train, workspace, progress
         self.plan: list[Component] = []
 
-    def modalities(self, dataset: Dataset) -> dict[str, Modality]:
+    def prepare(self, dataset: Dataset, split: Split) -> dict[str, Modality]:
         self.plan = component_plan(self.cell.model, dict(self.cell.params), self.fusion.content_only,
                                    list(dataset.modalities))
         return dataset.modalities

@@ -248,6 +248,7 @@ class CellManifest(Record):
     n_parameters: int = 0
     environment: Environment = nested(Environment)
     fusion: LateFusionRecord | None = nested(LateFusionRecord, optional=True)
+    serving: dict | None = optional()  # the serving phase: the stored training that served the cell
     files: dict = field(default_factory=dict)
 
     @classmethod

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..data.dataset import Dataset
 from ..data.modality import Modality
+from ..data.split import Split
 from ..missing.handling import HandledData
 from ..models.base import MODELS, make_model
 from ..training import TrainConfig, fit
@@ -35,6 +36,7 @@ class Candidate:
     best_epoch: Any = None  # default: fit.best_epoch; late fusion: {component: epoch}
     fusion_weights: dict | None = None
     fusion: LateFusionRecord | None = None
+    serving: dict | None = None  # the serving phase: which stored training served the cell
 
     @property
     def valid(self) -> float:
@@ -44,8 +46,9 @@ class Candidate:
 class Trainer(Protocol):
     """Trains a cell's candidates on one handled-data variant."""
 
-    def modalities(self, dataset: Dataset) -> dict[str, Modality]:
-        """The modalities the cell's model reads (masking and imputation apply to them)."""
+    def prepare(self, dataset: Dataset, split: Split) -> dict[str, Modality]:
+        """Whatever the trainer needs once per cell; the modalities the cell's model reads
+        (masking and imputation apply to them)."""
 
     def train(self, handled: HandledData, imputer_params: dict) -> tuple[list[Trial], Candidate]:
         """Every trial on validation and the best candidate (first best in grid order)."""
@@ -61,7 +64,7 @@ class ModelTrainer:
     fusion_params: dict = field(default_factory=dict)
     progress: bool = False
 
-    def modalities(self, dataset: Dataset) -> dict[str, Modality]:
+    def prepare(self, dataset: Dataset, split: Split) -> dict[str, Modality]:
         reads = MODELS.get(self.cell.model).multimodal or self.cell.missing.strategy == "dropped"
         return dataset.modalities if reads else {}
 

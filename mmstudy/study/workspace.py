@@ -19,6 +19,7 @@ from ..missing.handling import HandledData
 from ..models.base import ModelInput
 from ..models.cache import DerivedCache
 from .manifest import CellManifest
+from .model_store import ModelStore
 
 
 @dataclass
@@ -32,7 +33,8 @@ class CellOutcome:
 
 
 class Workspace:
-    """Caches shared by the cells of one process: datasets, splits, graphs, derived structures."""
+    """Caches shared by the cells of one process (and, with a cache folder, by every worker):
+    datasets, splits, graphs, derived structures and trained models that cells share."""
 
     def __init__(self, cache_dir: str | Path | None = None):
         self.cache_dir = Path(cache_dir) if cache_dir else None
@@ -40,6 +42,7 @@ class Workspace:
         self.splits: dict[str, Split] = {}
         self.graphs: dict = {}
         self.derived = DerivedCache(self.cache_dir / "derived" if self.cache_dir else None)
+        self.models = ModelStore(self.cache_dir / "models" if self.cache_dir else None)
 
     def dataset(self, cfg, device: str = "cpu") -> Dataset:
         """The dataset of a DataConfig: loaded, features extracted per `cfg.features` (through the

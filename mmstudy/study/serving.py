@@ -1,0 +1,116 @@
+"""The serving phase: content goes missing after training.
+
+The model is trained and selected on complete content (the data's own gaps filled with zeros),
+once per (model, params, grid, budget, seed, split, content): the `ModelStore` serves that training
+to every strategy and rate of the phase. Each cell then replaces the masked items' content with
+its strategy's imputation — built from what serving has: the training graph and the observed
+features — rebuilds the model's content-derived structures from it, loads the trained weights,
+chooses the imputer setting on validation, and the executor scores the test part once. Content
+fine-tuned during training keeps its trained rows for intact items; the changed items get the
+imputed rows. `dropped` removes the masked items from the catalogue the trained model ranks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..data.dataset import Dataset
+from ..data.modality import Modality
+from ..data.split import Split
+from ..errors import ConfigError
+from ..evaluation import evaluate_metric
+from ..hashing import fingerprint
+from ..missing.handling import HandledData, handle_missing
+from ..models.base import MODELS, make_model
+from ..schema.projection import FeatureProjection
+from ..training import TrainConfig
+from ..training.loop import FitResult
+from .cell import Cell, MissingConfig
+from .manifest import Trial
+from .model_store import TrainedModel
+from .trainers import Candidate, ModelTrainer
+from .views import restricted
+from .workspace import Workspace, model_input
+
+TRAINING_GAPS = MissingConfig(strategy="zeros")  # how the serving training fills the data's own gaps
+
+
+@dataclass
+class ServingTrainer:
+    """Serves one stored training to each handled-data variant (see the module docstring)."""
+
+    cell: Cell
+    config: TrainConfig
+    workspace: Workspace
+    fusion_params: dict = field(default_factory=dict)
+    progress: bool = False
+
+    def prepare(self, dataset: Dataset, split: Split) -> dict[str, Modality]:
+        if not MODELS.get(self.cell.model).multimodal:
+            raise ConfigError(f"phase 'serving': {self.cell.model} reads no content, nothing goes missing at serving")
+        self.complete = handle_missing(dataset.modalities, split, TRAINING_GAPS, {}, graph_cache=self.workspace.graphs)
+        self.trained, self.reused = self.workspace.models.get(self._key(), self._train)
+        return dataset.modalities
+
+    def _key(self) -> str:
+        features = {k: m.fingerprint() for k, m in self.complete.modalities.items()}
+        return "serving-" + fingerprint({"model": self.cell.model, "params": dict(self.cell.params),
+                                         "fusion": self.fusion_params, "grid": dict(self.cell.grid),
+                                         "train": self.config.as_dict(), "split": self.complete.split.checksum,
+                                         "features": features})[:40]
+
+    def _train(self) -> TrainedModel:
+        """Train and select on complete content, like any cell (`ModelTrainer`)."""
+        trials, best = ModelTrainer(self.cell, self.config, self.workspace, self.fusion_params,
+                                    self.progress).train(self.complete, {})
+        fit = best.fit
+        record = {"selected_params": best.params, "trials": [t.to_dict() for t in trials],
+                  "n_parameters": best.n_parameters, "cf_counterpart": best.cf_counterpart,
+                  "curve": best.curve.to_dict(orient="records"),
+                  **{k: getattr(fit, k) for k in ("best_epoch", "best_valid", "valid_metric", "epochs_run",
+                                                  "train_seconds", "mean_epoch_seconds", "mean_valid_seconds")}}
+        return TrainedModel(best.test_scorer().state_dict(), record)
+
+    def train(self, handled: HandledData, imputer_params: dict) -> tuple[list[Trial], Candidate]:
+        """The trained model on this variant's content, scored on validation (no training here)."""
+        record, dropped = self.trained.record, handled.kept_items is not None
+        model = self._model(self.complete, restore=False) if dropped else self._model(handled)
+        scorer = restricted(model, handled.kept_items) if dropped else model
+        valid = evaluate_metric(scorer, handled.split, record["valid_metric"], "valid",
+                                memory_budget_mb=self.config.eval_memory_mb)
+        fit = FitResult(**{k: record[k] for k in ("best_epoch", "valid_metric", "epochs_run", "train_seconds",
+                                                  "mean_epoch_seconds", "mean_valid_seconds")}, best_valid=valid)
+        trial = Trial(params=record["selected_params"], imputer_params=imputer_params, valid=valid,
+                      best_epoch=record["best_epoch"])
+        serving = {"training": self._key(), "reused": self.reused, "complete_valid": record["best_valid"],
+                   "training_trials": record["trials"]}
+        return [trial], Candidate(fit, record["selected_params"], record["n_parameters"], lambda: scorer,
+                                  pd.DataFrame(record["curve"]), record["cf_counterpart"], serving=serving)
+
+    def _model(self, handled: HandledData, restore: bool = True) -> torch.nn.Module:
+        """The cell's model built on `handled` content with the trained parameters. Buffers stay as
+        built from this content (graphs, signals); fine-tuned content keeps its trained rows except,
+        with `restore`, for the items whose content changed (they get this content's rows)."""
+        params = {**self.cell.params, **self.fusion_params, **self.trained.record["selected_params"]}
+        model = make_model(self.cell.model, model_input(handled, self.cell.seed, self.config.device,
+                                                        self.workspace.derived), **params)
+        own = {name: module.features.detach().clone() for name, module in model.named_modules()
+               if restore and isinstance(module, FeatureProjection) and isinstance(module.features, torch.nn.Parameter)}
+        names = dict(model.named_parameters())
+        missing = sorted(set(names) - set(self.trained.state))
+        if missing:
+            raise ConfigError(f"phase 'serving': the stored training of {self.cell.model} lacks parameters {missing[:3]}")
+        model.load_state_dict({k: v for k, v in self.trained.state.items() if k in names}, strict=False)
+        changed = torch.from_numpy(np.setdiff1d(np.arange(handled.split.shape[1]), _complete(handled)))
+        with torch.no_grad():
+            for name, module in model.named_modules():
+                if name in own:
+                    module.features[changed] = own[name][changed].to(module.features.device)
+        return model.eval()
+
+
+def _complete(handled: HandledData) -> np.ndarray:
+    return handled.complete_items if handled.complete_items is not None else np.arange(handled.split.shape[1])
