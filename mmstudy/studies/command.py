@@ -109,7 +109,7 @@ def run_kind_command(kind: StudyKind, argv: list[str] | None = None) -> int:
             cells = kind.expand(spec)
         if args.plan:
             print(make_plan(cells, output, name=spec.name, jobs=args.jobs, sample=args.plan_sample,
-                            max_seconds=args.plan_max_seconds, device=args.device).text())
+                            max_seconds=args.plan_max_seconds, device=args.device, threads=args.threads).text())
             return 0
         print(f"study {spec.name}: {len(cells)} cells -> {output}")
         started = time.time()

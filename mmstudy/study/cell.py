@@ -22,7 +22,9 @@ for _phase in ("train_and_test", "serving", "new_items"):
     PHASES.add(_phase, _phase)
 # Fields added after results folders existed: left out of a cell's plain form (and so of its
 # fingerprint) while they hold their defaults, so every earlier cell keeps its fingerprint.
-LATER_DEFAULTS = {("control",): "", ("missing", "phase"): "train_and_test", ("missing", "cold_share"): 0.0}
+LATER_DEFAULTS = {("control",): "", ("missing", "phase"): "train_and_test", ("missing", "cold_share"): 0.0,
+                  ("missing", "select"): "retrain"}
+IMPUTER_SELECTION = ("retrain", "reconstruction")
 CELL_CONTROLS = ("", "noise")
 
 
@@ -68,9 +70,12 @@ class MissingConfig:
     common_items: bool = False  # also score on the items a `dropped` run would keep
     phase: str = "train_and_test"  # when content is missing: train_and_test | serving | new_items
     cold_share: float = 0.0  # new_items: the share of items held out of training entirely
+    select: str = "retrain"  # imputer grid: retrain per setting (validation) | reconstruction (no retraining)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phase", PHASES.canonical(self.phase))
+        if self.select not in IMPUTER_SELECTION:
+            raise ConfigError(f"missing.select: unknown value {self.select!r}; expected one of {IMPUTER_SELECTION}")
         if (self.phase == "new_items") != (0 < self.cold_share < 1):
             raise ConfigError(f"missing.cold_share must lie in (0, 1) for phase 'new_items' and be 0 otherwise, "
                               f"got {self.cold_share} for phase {self.phase!r}")

@@ -43,7 +43,8 @@ def hardware(device: str = "cpu") -> dict:
     import torch
     info = {"platform": platform.platform(), "python": platform.python_version(),
             "processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "device": str(device), "malloc": allocator_state()}
+            "torch_threads": torch.get_num_threads(), "device": str(device), "malloc": allocator_state(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default")}
     if str(device).startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(torch.device(device))
     return info

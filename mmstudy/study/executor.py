@@ -25,6 +25,7 @@ from ..evaluation import evaluate
 from ..hashing import array_sha256
 from ..missing.cold import cold_start_split
 from ..missing.handling import HandledData, handle_missing
+from ..missing.selection import choose_by_reconstruction
 from ..models.base import MODELS
 from ..schema.fusion import FusionConfig
 from ..training import TrainConfig
@@ -85,10 +86,13 @@ def run_cell(cell: Cell, workspace: Workspace | None = None, device: str = "cpu"
     modalities = trainer.prepare(dataset, split)
     if cell.control == "noise":  # the noise control: content replaced by noise of its own moments
         modalities = noise_modalities(modalities, cell.seed)
+    points, selection = imputer_points(cell, modalities, split, ws)
     trials, chosen = [], None
-    for imputer_params in grid_points(cell.missing.grid):
+    for imputer_params in points:
         handled = handle_missing(modalities, split, cell.missing, {**cell.missing.params, **imputer_params},
                                  graph_cache=ws.graphs)
+        if selection:
+            handled.info["imputer_selection"] = selection
         if fusion is not None:
             handled = fusion.transform(handled)  # early fusion: one "fused" modality; else unchanged
         variant_trials, candidate = trainer.train(handled, imputer_params)
@@ -102,6 +106,17 @@ def run_cell(cell: Cell, workspace: Workspace | None = None, device: str = "cpu"
     tables = {"valid_curve": best.curve, **cell_views(scorer, handled, split, cell, train.eval_memory_mb, cold)}
     run = CellRun(cell, dataset, split, handled, best, imputer_params, trials, test, device, time.time() - started)
     return CellOutcome(test.per_user, cell_manifest(run), tables)
+
+
+def imputer_points(cell: Cell, modalities: dict, split: Split, ws: Workspace) -> tuple[list[dict], dict | None]:
+    """The imputer settings to train with: the whole grid (each chosen on validation), or with
+    `select: reconstruction` the one setting that reconstructs hidden observed rows best."""
+    points = grid_points(cell.missing.grid)
+    if cell.missing.select != "reconstruction" or len(points) < 2 or not modalities:
+        return points, None
+    chosen, scores = choose_by_reconstruction(modalities, split, cell.missing, points, ws.graphs)
+    return [chosen], {"by": "reconstruction of hidden observed training rows (mean cosine)", "scores": scores,
+                      "chosen": chosen}
 
 
 def cell_manifest(run: CellRun) -> CellManifest:

@@ -139,6 +139,7 @@ class MissingRecord(Record):
     homophily: dict | None = optional()
     imputation: dict | None = optional()
     imputer_params: dict | None = optional()
+    imputer_selection: dict | None = optional()  # how the imputer grid was decided (reconstruction scores)
     note: str | None = optional()
 
     def to_dict(self) -> dict[str, Any]:

@@ -187,12 +187,13 @@ def _timing_from_sample(manifest: CellManifest, cell: Cell, budget: float) -> Mo
 
 def make_plan(cells: list[Cell], output: str | Path, *, name: str = "study", jobs: int = 1,
               sample: int = 2, max_seconds: float = 60.0, device: str = "cpu",
-              cache_dir: str | Path | None = None) -> Plan:
-    """Everything `--plan` prints; runs at most `sample` cells (in a temporary folder)."""
+              cache_dir: str | Path | None = None, threads: int | None = None) -> Plan:
+    """Everything `--plan` prints; runs at most `sample` cells (in a temporary folder) with the
+    torch threads each cell of the study would get (`threads`, default: cores // jobs)."""
     output, cells = Path(output), list({c.fingerprint: c for c in cells}.values())
     store = ResultStore(output)
     finished = finished_fingerprints(cells, store)
-    threads = threads_per_worker(jobs)
+    threads = threads or threads_per_worker(jobs)
     plan = Plan(name, output, cells, finished, cache_lines(cells, Path(cache_dir or output / ".cache")),
                 jobs=jobs, threads=threads)
     plan.timings = recorded_timings(cells, finished, store)
