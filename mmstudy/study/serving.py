@@ -11,7 +11,6 @@ imputed rows. `dropped` removes the masked items from the catalogue the trained 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -26,27 +25,20 @@ from ..hashing import fingerprint
 from ..missing.handling import HandledData, handle_missing
 from ..models.base import MODELS, make_model
 from ..schema.projection import FeatureProjection
-from ..training import TrainConfig
 from ..training.loop import FitResult
-from .cell import Cell, MissingConfig
+from .cell import MissingConfig
 from .manifest import Trial
 from .model_store import TrainedModel
 from .trainers import Candidate, ModelTrainer
 from .views import restricted
-from .workspace import Workspace, model_input
+from .workspace import model_input
 
 TRAINING_GAPS = MissingConfig(strategy="zeros")  # how the serving training fills the data's own gaps
 
 
-@dataclass
-class ServingTrainer:
-    """Serves one stored training to each handled-data variant (see the module docstring)."""
-
-    cell: Cell
-    config: TrainConfig
-    workspace: Workspace
-    fusion_params: dict = field(default_factory=dict)
-    progress: bool = False
+class ServingTrainer(ModelTrainer):
+    """Serves one stored training (a `ModelTrainer` run on complete content) to each handled-data
+    variant (see the module docstring)."""
 
     def prepare(self, dataset: Dataset, split: Split) -> dict[str, Modality]:
         if not MODELS.get(self.cell.model).multimodal:
@@ -64,8 +56,7 @@ class ServingTrainer:
 
     def _train(self) -> TrainedModel:
         """Train and select on complete content, like any cell (`ModelTrainer`)."""
-        trials, best = ModelTrainer(self.cell, self.config, self.workspace, self.fusion_params,
-                                    self.progress).train(self.complete, {})
+        trials, best = super().train(self.complete, {})
         fit = best.fit
         record = {"selected_params": best.params, "trials": [t.to_dict() for t in trials],
                   "n_parameters": best.n_parameters, "cf_counterpart": best.cf_counterpart,
