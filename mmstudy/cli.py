@@ -50,6 +50,23 @@ def cell_from_args(dataset: str, model: str, assignments: list[str] | None):
     return Cell.from_dict(spec, where="--set")
 
 
+def add_energy_options(parser: argparse.ArgumentParser) -> None:
+    """--no-energy and --energy-country, shared by `run` and the study commands."""
+    parser.add_argument("--no-energy", action="store_true",
+                        help="do not measure energy and carbon (measured by default with the energy extra)")
+    parser.add_argument("--energy-country", metavar="CODE",
+                        help="ISO 3166-1 alpha-3 code of the grid whose carbon intensity converts kWh "
+                             "to CO2 (e.g. FRA, USA; default: the study file's, else the world average)")
+
+
+def energy_config(args: argparse.Namespace, base=None):
+    """The study's EnergyConfig (`base`: the study file's) with the command-line flags applied."""
+    from .study.energy import EnergyConfig
+
+    base = base or EnergyConfig()
+    return EnergyConfig(enabled=base.enabled and not args.no_energy, country=args.energy_country or base.country)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .study.runner import run_study
     from .study.store import ResultStore
@@ -57,7 +74,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cell = cell_from_args(args.dataset, args.model, args.set)
     output = Path(args.output) if args.output else new_output_dir(f"run-{cell.model.lower()}")
     summary = run_study([cell], output, device=args.device, progress=True, threads=args.threads,
-                        meta={"kind": "run"})
+                        meta={"kind": "run"}, energy=energy_config(args))
     if summary.failed:
         print(next(iter(summary.failed.values())), file=sys.stderr)
         return 1
@@ -148,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting (repeatable)")
     run.add_argument("--device", default="cpu", help="cpu | cuda[:i] | auto")
     run.add_argument("--threads", type=int, help="torch threads (default: all cores; use 1 on a busy machine)")
+    add_energy_options(run)
     run.set_defaults(func=cmd_run)
     data = sub.add_parser("data", help="dataset tools").add_subparsers(dest="data_command", required=True)
     info = data.add_parser("info", help="print dataset statistics")

@@ -1,5 +1,6 @@
 """A study's report, for any study kind: the title page (question, data, protocol, audit checks), the
-summary, the kind's own figures and tables, the audit table and the failed cells.
+summary, the kind's own figures and tables, the energy pages (when cells recorded energy), the
+audit table and the failed cells.
 
 The kind (`mmstudy.study.kinds`) supplies its analysis and pages; everything every report has is
 written here once.
@@ -11,6 +12,7 @@ from pathlib import Path
 from ..study.kinds import study_kind
 from ..study.results import StudyResults
 from .audit import audit_study, audit_table
+from .energy import energy_pages
 from .writer import StudyReport
 
 
@@ -27,6 +29,7 @@ def build_report(folder: str | Path) -> Path:
                   if results.failed else [])
         rep.text("Summary", kind.summary(results, tables) + failed)
         kind.pages(rep, results, tables)
+        energy_pages(rep, results)  # every kind: accuracy vs energy, when cells recorded it
         rep.table("audit", audit_table(checks), "Audit checks (also on the first page)")
         if results.failed:
             rep.text("Failed cells", [f"{fp[:10]}: {err}" for fp, err in results.failed.items()])

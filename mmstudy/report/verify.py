@@ -5,6 +5,8 @@ Three layers, each catching a different kind of tampering or drift:
 2. every cell's mean test metrics are recomputed from its per-user table;
 3. every analysis table (tests, CIs, effect sizes) is recomputed and compared with the CSV the
    report was built from, as are the audit checks.
+Energy numbers are measurements recorded in the manifests: the energy table is rebuilt from them
+(so an edited CSV is caught), never re-measured.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from ..errors import DataError
 from ..study.kinds import study_kind
 from ..study.results import StudyResults
 from .audit import audit_study, audit_table
+from .energy import study_energy_table
 from .writer import RAW_TABLES
 
 RTOL, ATOL = 1e-9, 1e-12
@@ -50,8 +53,11 @@ def verify(folder: Path) -> tuple[list[str], int]:
 
 
 def recompute_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
-    """Every table of the study's kind, and the audit, recomputed from the stored files."""
+    """Every table of the study's kind, the energy table and the audit, recomputed from the stored files."""
     tables = {k: v for k, v in study_kind(results.kind).analyse(results).items() if not v.empty}
+    energy, _ = study_energy_table(results)
+    if not energy.empty:
+        tables["energy"] = energy
     tables["audit"] = audit_table(audit_study(list(results.manifests.values()), min_seeds=results.analysis.min_seeds))
     return tables
 

@@ -8,7 +8,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from ..cli import new_output_dir
+from ..cli import add_energy_options, energy_config, new_output_dir
 from ..config import as_plain
 from ..errors import MMStudyError
 from ..registry import UnknownNameError
@@ -48,6 +48,7 @@ def study_parser(name: str, default: str) -> argparse.ArgumentParser:
     p.add_argument("--plan-max-seconds", type=float, default=60.0, metavar="S",
                    help="with --plan: training time budget of the sample cells in all (default 60)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_energy_options(p)
     return p
 
 
@@ -64,6 +65,8 @@ def apply_common_overrides(spec: StudySpec, args: argparse.Namespace) -> StudySp
         changes["seeds"] = tuple(args.seeds)
     if args.epochs:
         changes["train"] = {**spec.train, "epochs": args.epochs}
+    if args.no_energy or args.energy_country:
+        changes["energy"] = energy_config(args, spec.energy)
     return replace(spec, **changes) if changes else spec
 
 
@@ -85,7 +88,7 @@ def run_kind_command(kind: StudyKind, argv: list[str] | None = None) -> int:
         started = time.time()
         summary = run_study(cells, output, executor=args.executor, jobs=args.jobs, device=args.device,
                             threads=args.threads, ray_address=args.address, progress=not args.quiet,
-                            meta={"kind": kind.name, "spec": as_plain(spec)})
+                            meta={"kind": kind.name, "spec": as_plain(spec)}, energy=spec.energy)
         print(summary.line())
         if kind.finish is not None:
             kind.finish(output, args.device)

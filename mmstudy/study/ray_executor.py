@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 
 from ..errors import ConfigError
 from .cell import Cell
+from .energy import EnergyConfig
 from .worker import cpu_cores, execute_cell
 
 INSTALL_HINT = 'the ray executor needs Ray; install it with: pip install "mmstudy[ray]"'
@@ -74,13 +75,13 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
 
 
 def run_with_ray(cells: list[Cell], output: str, cache_dir: str, device: str, address: str | None,
-                 record: Callable[..., None], cpus: int = 1) -> str:
+                 record: Callable[..., None], cpus: int = 1, energy: EnergyConfig | None = None) -> str:
     """Run `cells` as Ray tasks, calling `record(fingerprint, error, seconds)` as each finishes;
     returns the device the cells ran on."""
     with ray_session(address) as ray:
         device = cluster_device(ray, device)
         task = ray.remote(execute_cell).options(**cell_resources(device, cpus), max_retries=1)
-        pending = {task.remote(c.to_dict(), output, cache_dir, device, cpus): c.fingerprint for c in cells}
+        pending = {task.remote(c.to_dict(), output, cache_dir, device, cpus, energy): c.fingerprint for c in cells}
         try:
             _collect(ray, pending, record)
         except BaseException:  # Ctrl-C: do not leave the queued cells running on a cluster

@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -26,6 +26,7 @@ from ..device import resolve_device
 from ..errors import ConfigError
 from ..hashing import fingerprint, write_json
 from .cell import Cell
+from .energy import EnergyConfig
 from .worker import execute_cell, threads_per_worker
 from .workspace import Workspace
 from .store import ResultStore
@@ -83,10 +84,12 @@ def prepare_shared(cells: list[Cell], cache_dir: str, write: Callable[[str], Non
 def run_study(cells: list[Cell], output: str | Path, *, executor: str = "local", jobs: int = 1,
               device: str = "cpu", cache_dir: str | Path | None = None, progress: bool = True,
               ray_address: str | None = None, meta: dict | None = None,
-              threads: int | None = None) -> StudySummary:
+              threads: int | None = None, energy: EnergyConfig | None = EnergyConfig()) -> StudySummary:
     """Run every unfinished cell of `cells` and write `study.json` into `output`.
 
     `threads`: torch threads per concurrent cell (default: cores // jobs; 1 per Ray task).
+    `energy`: how each cell's energy is measured (default: on when CodeCarbon is installed;
+    None: not at all, no `energy` block in the manifests).
     """
     if executor not in EXECUTORS:
         raise ConfigError(f"unknown executor {executor!r}; expected one of {EXECUTORS}")
@@ -101,18 +104,20 @@ def run_study(cells: list[Cell], output: str | Path, *, executor: str = "local",
     bar = tqdm(total=len(todo) + len(summary.skipped), initial=len(summary.skipped), desc="cells",
                unit="cell", disable=not progress, smoothing=0.1)
     record = _recorder(summary, bar, {c.fingerprint: c for c in todo})
-    run = {"executor": executor, "jobs": jobs, "threads": threads, "address": ray_address}
+    run = {"executor": executor, "jobs": jobs, "threads": threads, "address": ray_address,
+           "energy": asdict(energy) if energy is not None else None}
     try:
         if todo and (executor == "ray" or jobs > 1):
             prepare_shared(todo, cache, bar.write)
         if executor == "ray":
             from .ray_executor import run_with_ray
-            device = run_with_ray(todo, str(output), cache, device, ray_address, record, cpus=threads)
+            device = run_with_ray(todo, str(output), cache, device, ray_address, record, cpus=threads,
+                                  energy=energy)
         elif jobs > 1:
-            _run_pool(todo, str(output), cache, device, jobs, threads, record)
+            _run_pool(todo, str(output), cache, device, jobs, threads, record, energy)
         else:
             for cell in todo:
-                record(*execute_cell(cell.to_dict(), str(output), cache, device, threads))
+                record(*execute_cell(cell.to_dict(), str(output), cache, device, threads, energy))
     except KeyboardInterrupt:
         bar.write(f"interrupted after {len(summary.done)} finished cells; run the same command to resume")
         _finish(bar, summary, started, output, cells, meta, device, run)
@@ -151,10 +156,10 @@ def _exit_with_the_study() -> None:
 
 
 def _run_pool(todo: list[Cell], output: str, cache: str, device: str, jobs: int, threads: int,
-              record: Recorder) -> None:
+              record: Recorder, energy: EnergyConfig | None) -> None:
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_worker_context(), initializer=_exit_with_the_study)
     try:
-        futures = {pool.submit(execute_cell, c.to_dict(), output, cache, device, threads): c.fingerprint
+        futures = {pool.submit(execute_cell, c.to_dict(), output, cache, device, threads, energy): c.fingerprint
                    for c in todo}
         ran = False
         for fut in as_completed(futures):

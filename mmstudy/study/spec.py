@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from ..config import check_keys, from_mapping, load_yaml
 from ..errors import ConfigError
 from .cell import DataConfig
+from .energy import EnergyConfig
 
 TESTS = ("t", "wilcoxon", "permutation")
 CORRECTIONS = ("holm", "fdr_bh", "bonferroni", "holm-sidak", "none")
@@ -37,7 +38,7 @@ class AnalysisConfig:
 @dataclass(frozen=True)
 class StudySpec:
     """A declarative study: data, models (with fixed params and validation grids), training
-    budget, seeds, analysis plan, and a study-specific section (`section`)."""
+    budget, seeds, analysis plan, energy measurement, and a study-specific section (`section`)."""
 
     name: str
     question: str = ""
@@ -49,6 +50,7 @@ class StudySpec:
     seeds: tuple[int, ...] = (0, 1, 2)
     cutoffs: tuple[int, ...] = (10, 20, 50)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    energy: EnergyConfig = field(default_factory=EnergyConfig)
     section: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -77,6 +79,7 @@ def parse_spec(mapping: Mapping[str, Any], section: str, where: str) -> StudySpe
     out = {k: v for k, v in mapping.items() if k != section}
     out["data"] = from_mapping(DataConfig, mapping.get("data"), f"{where}: data")
     out["analysis"] = from_mapping(AnalysisConfig, mapping.get("analysis"), f"{where}: analysis")
+    out["energy"] = from_mapping(EnergyConfig, mapping.get("energy"), f"{where}: energy")
     for key in ("models", "seeds", "cutoffs"):
         if key in out:
             out[key] = tuple(out[key]) if isinstance(out[key], (list, tuple)) else (out[key],)

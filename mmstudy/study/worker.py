@@ -15,6 +15,7 @@ from typing import Iterator
 import torch
 
 from .cell import Cell
+from .energy import EnergyConfig
 from .executor import run_cell
 from .store import ResultStore
 from .workspace import Workspace
@@ -52,13 +53,14 @@ def torch_settings(threads: int | None, deterministic: bool = False) -> Iterator
 
 
 def execute_cell(cell_dict: dict, output: str, cache_dir: str | None, device: str,
-                 threads: int | None) -> tuple[str, str | None, float]:
-    """Worker body: run one cell and store it; returns (fingerprint, error or None, seconds)."""
+                 threads: int | None, energy: EnergyConfig | None = None) -> tuple[str, str | None, float]:
+    """Worker body: run one cell (measuring its energy per `energy`) and store it; returns
+    (fingerprint, error or None, seconds)."""
     cell = Cell.from_dict(cell_dict)
     fp, started = cell.fingerprint, time.perf_counter()
     try:
         with torch_settings(threads, deterministic=device == "cpu"):  # same results for any executor
-            outcome = run_cell(cell, _workspace(cache_dir), device=device)
+            outcome = run_cell(cell, _workspace(cache_dir), device=device, energy=energy)
         environment = replace(outcome.manifest.environment, torch_deterministic=device == "cpu")
         ResultStore(output).write(fp, outcome.per_user, replace(outcome.manifest, environment=environment),
                                   outcome.tables)
