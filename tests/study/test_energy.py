@@ -4,7 +4,6 @@ offline (no network, no files, quiet) when it is installed."""
 import socket
 import sys
 from dataclasses import replace
-from types import SimpleNamespace
 
 import pytest
 
@@ -12,42 +11,19 @@ from mmstudy.errors import ConfigError
 from mmstudy.study import energy
 from mmstudy.study.energy import NOT_INSTALLED, CodeCarbonMeter, EnergyConfig, energy_meter
 from mmstudy.study.executor import run_cell
-from mmstudy.study.manifest import EnergyTracker
 from mmstudy.study.spec import parse_spec
 from mmstudy.study.workspace import Workspace
 
+from energy_toys import FAKE_INFO, FakeTracker, faked_tracker
+
 from .study_toys import TINY_DATA, tiny_cell
-
-FAKE_INFO = EnergyTracker(name="fake", version="0", mode="CPU: TDP estimate", tracking_mode="process")
-
-
-class FakeTracker:
-    """CodeCarbon's task interface: task i uses i mWh (so sums are checkable); can fail on demand."""
-
-    def __init__(self, fail: str | None = None):
-        self.calls, self.tasks, self.fail = [], 0, fail
-
-    def start_task(self, name):
-        self.calls.append(("start", name))
-        if self.fail == "start":
-            raise RuntimeError("no RAPL access")
-
-    def stop_task(self):
-        self.calls.append(("stop",))
-        if self.fail == "stop":
-            raise PermissionError("counter unreadable")
-        self.tasks += 1
-        kwh = self.tasks * 1e-3
-        return SimpleNamespace(duration=1.0, energy_consumed=kwh, emissions=kwh / 2, cpu_energy=kwh * 0.8,
-                               gpu_energy=None, ram_energy=kwh * 0.2)
 
 
 @pytest.fixture
-def fake(monkeypatch):
-    """Every meter made from now on measures with one FakeTracker."""
-    tracker = FakeTracker()
-    monkeypatch.setattr(energy, "_tracker", lambda country: (tracker, FAKE_INFO))
-    return tracker
+def fake():
+    """Every meter made in the test measures with one FakeTracker."""
+    with faked_tracker() as tracker:
+        yield tracker
 
 
 @pytest.mark.parametrize("values, message", [
