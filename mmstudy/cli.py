@@ -1,4 +1,4 @@
-"""Command line: `python -m mmstudy run | data info | list | report | verify`."""
+"""Command line: `python -m mmstudy run | data info | list | report | verify | export`."""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .config import deep_merge, parse_assignments
 from .errors import ConfigError, MMStudyError
+from .export import commands as export_commands
 from .registry import UnknownNameError
 
 DEFAULT_REPORTS = Path("reports")
@@ -177,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("what", nargs="?")
     lst.set_defaults(func=cmd_list)
     _add_report_commands(sub)
+    export_commands.add_parsers(sub)  # `export mlflow`: MLflow itself is imported when the command runs
     return parser
 
 

@@ -32,7 +32,13 @@ class StudyResults:
         study_path = folder / STUDY_FILE
         if not study_path.exists():
             raise DataError(f"{folder}: no {STUDY_FILE} — not a results folder written by mmstudy")
-        study = StudyManifest.from_dict(json.loads(study_path.read_text()))
+        try:
+            plain = json.loads(study_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise DataError(f"{study_path}: not valid JSON ({exc}); not a results folder written by mmstudy") from None
+        if not isinstance(plain, dict):
+            raise DataError(f"{study_path}: expected a JSON object, got {type(plain).__name__}")
+        study = StudyManifest.from_dict(plain)
         store = ResultStore(folder)
         manifests = {}
         for entry in study.cells:
