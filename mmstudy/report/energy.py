@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..analysis.energy import configuration_keys, energy_status, energy_table
+from ..analysis.energy import configuration_keys, energy_cells, energy_status, energy_table
 from ..study.results import StudyResults
 from .figures import accuracy_energy_plot
 from .writer import StudyReport
@@ -45,6 +45,17 @@ def measured_by(results: StudyResults) -> str:
             f"CO2eq from the grid mix of {tracker.country or 'the world average'}. Each configuration: mean "
             f"over its seeds; phases: data (loading, split), feature extraction, training (with validation "
             f"passes), test; the first cell of each process also loads the data (its data phase).{overlap}")
+
+
+def energy_summary(results: StudyResults) -> list[str]:
+    """The study's footprint in one line (empty when no cell recorded energy)."""
+    cells = energy_cells(results)
+    if cells.empty:
+        return []
+    phases = cells.filter(like="kwh_").sum()
+    shares = ", ".join(f"{name[4:].replace('_', ' ')} {kwh / phases.sum():.0%}" for name, kwh in phases.items() if kwh > 0)
+    return [f"Energy: the {len(cells)} measured cells used {cells['kwh'].sum() * 1000:.3g} Wh "
+            f"({cells['co2_kg'].sum() * 1000:.3g} g CO2eq); {shares}."]
 
 
 def energy_pages(rep: StudyReport, results: StudyResults) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..study.kinds import study_kind
 from ..study.results import StudyResults
 from .audit import audit_study, audit_table
-from .energy import energy_pages
+from .energy import energy_pages, energy_summary
 from .writer import StudyReport
 
 
@@ -27,7 +27,7 @@ def build_report(folder: str | Path) -> Path:
                        checks + kind.checks(results, tables))
         failed = ([f"{len(results.failed)} cells failed; they are listed at the end and excluded."]
                   if results.failed else [])
-        rep.text("Summary", kind.summary(results, tables) + failed)
+        rep.text("Summary", kind.summary(results, tables) + energy_summary(results) + failed)
         kind.pages(rep, results, tables)
         energy_pages(rep, results)  # every kind: accuracy vs energy, when cells recorded it
         rep.table("audit", audit_table(checks), "Audit checks (also on the first page)")

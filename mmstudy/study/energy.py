@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import logging
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Iterator
 
 from ..errors import ConfigError
@@ -124,7 +124,7 @@ class CodeCarbonMeter:
             if data is None:
                 self._failure = self._failure or "CodeCarbon returned no measurement for a task"
                 return
-            total = self._totals.setdefault(name, dict.fromkeys(_PHASE_FIELDS, 0.0))
+            total = self._totals.setdefault(name, dict.fromkeys(_CODECARBON_FIELDS, 0.0))
             for key, value in _phase_values(data).items():
                 total[key] += value
 
@@ -145,9 +145,9 @@ class CodeCarbonMeter:
                             co2_kg=sum(p.co2_kg for p in phases.values()), phases=phases, tracker=self._info)
 
 
-_PHASE_FIELDS = tuple(f.name for f in fields(PhaseEnergy) if f.name != "extra")
-_CODECARBON_FIELDS = {"seconds": "duration", "kwh": "energy_consumed", "co2_kg": "emissions",
-                      "cpu_kwh": "cpu_energy", "gpu_kwh": "gpu_energy", "ram_kwh": "ram_energy"}
+_CODECARBON_FIELDS = {  # PhaseEnergy field: CodeCarbon's EmissionsData attribute
+    "seconds": "duration", "kwh": "energy_consumed", "co2_kg": "emissions",
+    "cpu_kwh": "cpu_energy", "gpu_kwh": "gpu_energy", "ram_kwh": "ram_energy"}
 
 
 def _phase_values(data) -> dict[str, float]:

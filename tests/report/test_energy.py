@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from mmstudy.errors import DataError
-from mmstudy.report.energy import energy_pages, shown_energy_table
+from mmstudy.report.energy import energy_pages, energy_summary, shown_energy_table
 from mmstudy.report.figures import accuracy_energy_plot
 from mmstudy.report.study_report import build_report
 from mmstudy.report.verify import verify
@@ -75,10 +75,20 @@ def test_the_pages_say_how_energy_was_measured(study):
     assert "the world average" in note and "concurrently" not in note  # one job: no overlap
 
 
+def test_the_summary_gives_the_study_footprint(study):
+    results = StudyResults.load(study)
+    kwh = sum(m.energy.kwh for m in results.manifests.values())
+    training = sum(m.energy.phases["training"].kwh for m in results.manifests.values())
+    (line,) = energy_summary(results)
+    assert line.startswith(f"Energy: the 4 measured cells used {kwh * 1000:.3g} Wh ({kwh / 2 * 1000:.3g} g CO2eq); ")
+    assert f"training {training / kwh:.0%}" in line
+
+
 def test_unrecorded_energy_is_one_line_of_why(study):
     rewrite_energy(study, {"status": "unavailable", "reason": 'codecarbon is not installed (pip install "mmstudy[energy]")'})
     rep = RecordingReport()
     energy_pages(rep, StudyResults.load(study))
+    assert energy_summary(StudyResults.load(study)) == []
     assert rep.calls == [("text", "Energy and carbon", [
         '4 cell(s) without energy: unavailable: codecarbon is not installed (pip install "mmstudy[energy]")'])]
 
