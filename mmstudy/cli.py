@@ -1,4 +1,4 @@
-"""Command line: `python -m mmstudy run | data info | list | report | verify`."""
+"""Command line: `python -m mmstudy run | data info | list | report | verify | export`."""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .config import check_keys, deep_merge, located, parse_assignments
 from .errors import ConfigError, MMStudyError
+from .export import commands as export_commands
 from .registry import UnknownNameError
 
 DEFAULT_REPORTS = Path("reports")
@@ -75,6 +76,23 @@ def _cell_from_args(dataset: str, model: str, overrides: dict):
     return Cell.from_dict(spec, where="--set")
 
 
+def add_energy_options(parser: argparse.ArgumentParser) -> None:
+    """--no-energy and --energy-country, shared by `run` and the study commands."""
+    parser.add_argument("--no-energy", action="store_true",
+                        help="do not measure energy and carbon (measured by default with the energy extra)")
+    parser.add_argument("--energy-country", metavar="CODE",
+                        help="ISO 3166-1 alpha-3 code of the grid whose carbon intensity converts kWh "
+                             "to CO2 (e.g. FRA, USA; default: the study file's, else the world average)")
+
+
+def energy_config(args: argparse.Namespace, base=None):
+    """The study's EnergyConfig (`base`: the study file's) with the command-line flags applied."""
+    from .study.energy import EnergyConfig
+
+    base = base or EnergyConfig()
+    return EnergyConfig(enabled=base.enabled and not args.no_energy, country=args.energy_country or base.country)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .study.runner import failure_line, run_study
     from .study.store import ResultStore
@@ -83,7 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cell = cell_from_args(args.dataset, args.model, args.set)
     output = Path(args.output) if args.output else new_output_dir(f"run-{cell.model.lower()}")
     summary = run_study([cell], output, device=args.device, progress=True, threads=args.threads,
-                        meta={"kind": "run"})
+                        meta={"kind": "run"}, energy=energy_config(args))
     if summary.failed:
         print(f"error: {failure_line(summary, cell.fingerprint, output)}", file=sys.stderr)
         return 1
@@ -177,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting (repeatable)")
     run.add_argument("--device", default="cpu", help="cpu | cuda[:i] | auto")
     run.add_argument("--threads", type=int, help="torch threads (default: all cores; use 1 on a busy machine)")
+    add_energy_options(run)
     run.set_defaults(func=cmd_run)
     data = sub.add_parser("data", help="dataset tools").add_subparsers(dest="data_command", required=True)
     info = data.add_parser("info", help="print dataset statistics")
@@ -188,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("what", nargs="?")
     lst.set_defaults(func=cmd_list)
     _add_report_commands(sub)
+    export_commands.add_parsers(sub)  # `export mlflow`: MLflow itself is imported when the command runs
     return parser
 
 

@@ -53,3 +53,29 @@ def tiny_missing_study(tmp_path_factory):
     assert not summary.failed, summary.failed
     build_report(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_energy_study(tmp_path_factory):
+    """A finished tiny model comparison (BPR-MF, VBPR; two seeds) whose energy a FakeTracker
+    measured (task i: i mWh), with its report."""
+    from energy_toys import faked_tracker
+
+    from mmstudy.config import as_plain
+    from mmstudy.report.study_report import build_report
+    from mmstudy.study.energy import EnergyConfig
+    from mmstudy.study.kinds import study_kind
+    from mmstudy.study.runner import run_study
+    from mmstudy.study.spec import parse_spec
+    from tiny_study import TINY_DATA
+
+    torch.set_num_threads(1)
+    spec = parse_spec({"name": "tiny-energy", "data": TINY_DATA, "models": ["BPR-MF", "VBPR"], "seeds": [0, 1],
+                       "train": {"epochs": 2}, "analysis": {"min_seeds": 2}, "compare": {}}, "compare", "tiny")
+    folder = tmp_path_factory.mktemp("tiny-energy")
+    with faked_tracker():
+        summary = run_study(study_kind("compare").expand(spec), folder, threads=1, progress=False,
+                            meta={"kind": "compare", "spec": as_plain(spec)}, energy=EnergyConfig())
+    assert not summary.failed, summary.failed
+    build_report(folder)
+    return folder

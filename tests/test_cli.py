@@ -28,6 +28,16 @@ def test_run_prints_metrics_and_writes_results(tmp_path, capsys):
     assert json.loads((out / "study.json").read_text())["run"]["threads"] == 1
 
 
+def test_run_no_energy_records_energy_as_off(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "--model", "BPR-MF", "--output", str(out), "--set", "epochs=1", "--threads", "1",
+                 "--set", "data.options.n_users=100", "--set", "data.options.n_items=80",
+                 "--set", "data.options.n_interactions=1500", "--no-energy"]) == 0
+    manifest = json.loads(next((out / "cells").glob("*/result.json")).read_text())
+    assert manifest["energy"]["status"] == "off"
+    assert json.loads((out / "study.json").read_text())["run"]["energy"]["enabled"] is False
+
+
 def test_set_routes_bare_keys_to_params_and_train():
     cell = cell_from_args("synthetic", "freedom", ["knn_k=5", "lr=1e-3", "data.split=temporal"])
     assert cell.model == "FREEDOM" and cell.params == {"knn_k": 5}
@@ -39,6 +49,7 @@ def test_set_routes_bare_keys_to_params_and_train():
     (["run", "--model", "VBPR", "--set", "knn=3"], "unknown key 'knn'"),
     (["run", "--model", "VBPR", "--dataset", "lastfm2k"], "lastfm-2k"),
     (["data", "info", "movilens-100k"], "movielens-100k"),
+    (["run", "--model", "VBPR", "--energy-country", "France"], "energy.country (--energy-country): 'France' is not"),
 ])
 def test_errors_are_one_clear_line(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -156,6 +156,24 @@ def bar_with_ci(df: pd.DataFrame, x: str, y: str, *, low: str | None = None,
                        y if ylabel is None else ylabel)
 
 
+def accuracy_energy_plot(table: pd.DataFrame, metric: str, *, hue: str = "model", title: str = "",
+                         figsize=FIGURE_SIZE) -> Figure:
+    """`metric` against kWh, one point per configuration (row of `energy_table`), one colour per
+    `hue`; a log energy axis when the energies span more than a factor of 20."""
+    _require(table, metric, "kwh", hue)
+    with report_style():
+        fig, ax = _new_figure(figsize)
+        for i, (name, color) in enumerate(colors_for(table[hue]).items()):
+            part = table[table[hue] == name]
+            ax.scatter(part["kwh"] * 1000, part[metric], color=color, marker=MARKERS[i % len(MARKERS)],
+                       s=40, label=str(name), alpha=0.85)
+        positive = table["kwh"][table["kwh"] > 0]
+        if len(positive) and positive.max() > 20 * positive.min():
+            ax.set_xscale("log")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title=hue)
+        return _finish(fig, ax, title, "energy per cell (Wh, mean over seeds)", f"{metric} (mean over seeds)")
+
+
 def critical_difference_diagram(avg_ranks: pd.Series, cd: float | None = None,
                                 cliques: Sequence[Sequence[str]] = (), *, title: str = "",
                                 figsize=None) -> Figure:

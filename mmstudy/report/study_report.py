@@ -1,5 +1,6 @@
 """A study's report, for any study kind: the title page (question, data, protocol, audit checks), the
-summary, the kind's own figures and tables, the audit table and the failed cells.
+summary, the kind's own figures and tables, the energy pages (when cells recorded energy), the
+audit table and the failed cells.
 
 The kind (`mmstudy.study.kinds`) supplies its analysis and pages; everything every report has is
 written here once.
@@ -13,6 +14,7 @@ from ..study.kinds import StudyKind, study_kind
 from ..study.results import StudyResults
 from .audit import CONVERGENCE, audit_study, audit_table
 from .calibration import control_checks, control_sentences, controls_shown
+from .energy import energy_pages, energy_summary
 from .writer import StudyReport
 
 
@@ -32,8 +34,10 @@ def build_report(folder: str | Path) -> Path:
         failed = ([f"{len(results.failed)} cells failed; they are listed at the end and excluded."]
                   if results.failed else [])
         warnings = [f"Possibly under-trained: {c.evidence}." for c in checks if c.name == CONVERGENCE and not c.passed]
-        rep.text("Summary", control_sentences(controls) + warnings + kind.summary(results, tables) + failed)
+        rep.text("Summary", control_sentences(controls) + warnings + kind.summary(results, tables)
+                 + energy_summary(results) + failed)
         kind.pages(rep, results, tables)
+        energy_pages(rep, results)  # every kind: accuracy vs energy, when cells recorded it
         rep.table("controls", controls, "Controls: the reference re-trained on disjoint seeds (A/A) and on noise "
                   "content (noise)", controls_shown(controls),
                   note="A/A must show no difference; noise must show no gain over the CF counterpart.")

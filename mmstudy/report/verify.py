@@ -6,6 +6,8 @@ Three layers, each catching a different kind of tampering or drift:
 2. every cell's mean test metrics are recomputed from its per-user table;
 3. every analysis table (tests, CIs, effect sizes) is recomputed and compared with the CSV the
    report was built from, as are the audit checks.
+Energy numbers are measurements recorded in the manifests: the energy table is rebuilt from them
+(so an edited CSV is caught), never re-measured.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from ..errors import DataError
 from ..study.kinds import study_kind
 from ..study.results import STUDY_FILE, StudyResults
 from .audit import audit_study, audit_table
+from .energy import study_energy_table
 from .writer import RAW_TABLES
 
 RTOL, ATOL = 1e-9, 1e-12
@@ -69,8 +72,10 @@ def stored_file_problems(results: StudyResults) -> list[str]:
 
 
 def recompute_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
-    """Every table of the study's kind, its controls and the audit, recomputed from the stored files."""
-    tables = {**study_kind(results.kind).analyse(results), "controls": controls_table(results)}
+    """Every table of the study's kind, its controls, the energy table and the audit, recomputed from
+    the stored files (energy as recorded facts: never re-measured)."""
+    tables = {**study_kind(results.kind).analyse(results), "controls": controls_table(results),
+              "energy": study_energy_table(results)[0]}
     tables = {name: table for name, table in tables.items() if not table.empty}
     checks = audit_study(list(results.all_manifests.values()), min_seeds=results.analysis.min_seeds)
     return {**tables, "audit": audit_table(checks)}

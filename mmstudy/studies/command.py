@@ -9,7 +9,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from ..cli import OneLineParser, check_positive, new_output_dir
+from ..cli import OneLineParser, add_energy_options, check_positive, energy_config, new_output_dir
 from ..config import as_plain, check_unique, located
 from ..errors import ConfigError, MMStudyError
 from ..registry import UnknownNameError
@@ -50,6 +50,7 @@ def study_parser(name: str, default: str) -> argparse.ArgumentParser:
     p.add_argument("--plan-max-seconds", type=float, default=60.0, metavar="S",
                    help="with --plan: training time budget of the sample cells in all (default 60)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_energy_options(p)
     return p
 
 
@@ -88,6 +89,8 @@ def apply_common_overrides(spec: StudySpec, args: argparse.Namespace) -> StudySp
         changes["seeds"] = tuple(args.seeds)
     if args.epochs is not None:
         changes["train"] = {**spec.train, "epochs": args.epochs}
+    if args.no_energy or args.energy_country:
+        changes["energy"] = energy_config(args, spec.energy)
     return replace(spec, **changes) if changes else spec
 
 
@@ -115,7 +118,7 @@ def run_kind_command(kind: StudyKind, argv: list[str] | None = None) -> int:
         started = time.time()
         summary = run_study(cells, output, executor=args.executor, jobs=args.jobs, device=args.device,
                             threads=args.threads, ray_address=args.address, progress=not args.quiet,
-                            meta=meta)
+                            meta=meta, energy=spec.energy)
         print(summary.line())
         if kind.finish is not None and (summary.done or summary.skipped):  # nothing to finish without results
             kind.finish(output, args.device)

@@ -5,6 +5,9 @@
         -> the cell's trainer: candidates trained and compared on validation
     -> the best candidate -> ONE test evaluation -> (common-items view) -> manifest
 
+with the energy of each phase (data, feature extraction, training, test) measured when asked
+(`study.energy`).
+
 A trainer (`study.trainers`) turns one handled-data variant into trials and its best candidate:
 `ModelTrainer` trains the cell's model over its hyper-parameter grid; a late-fusion cell uses
 `late_fusion.LateFusionTrainer` (per-modality components, fusion weights chosen on validation).
@@ -31,11 +34,12 @@ from ..schema.fusion import FusionConfig
 from ..training import TrainConfig
 from .cell import Cell
 from .controls import noise_modalities
+from .energy import EnergyConfig, energy_meter
 from .environment import environment
 from .late_fusion import LateFusionTrainer
+from .manifest import (CellManifest, DatasetRecord, EnergyRecord, Environment, Evaluation, FeatureRecord,
+                       MissingRecord, Seeds, Selection, SplitRecord, Timing, Trial)
 from .serving import ServingTrainer
-from .manifest import (CellManifest, DatasetRecord, Environment, Evaluation, FeatureRecord, MissingRecord, Seeds,
-                       Selection, SplitRecord, Timing, Trial)
 from .trainers import Candidate, ModelTrainer, Trainer
 from .views import cell_views
 from .workspace import CellOutcome, Workspace, grid_points
@@ -69,23 +73,43 @@ class CellRun:
     test: Any  # evaluation.EvaluationResult of the one test pass
     device: str
     seconds: float
+    energy: EnergyRecord | None = None
 
 
 def run_cell(cell: Cell, workspace: Workspace | None = None, device: str = "cpu",
-             progress: bool = False) -> CellOutcome:
-    """Train every (imputer setting x candidate) of `cell`, select on validation, test once."""
+             progress: bool = False, energy: EnergyConfig | None = None) -> CellOutcome:
+    """Train every (imputer setting x candidate) of `cell`, select on validation, test once.
+    `energy`: measure the phases' energy and carbon (None: not measured, no `energy` block)."""
+    meter = energy_meter(energy)  # before the clock: a process's first meter detects the hardware
     started = time.time()
     ws = workspace or Workspace()
     fusion = FusionConfig.parse(cell.fusion, "cell.fusion")  # None: the cell declares no fusion
     train = TrainConfig.from_dict({**dict(cell.train), "seed": cell.seed, "device": device})
     trainer = make_trainer(cell, fusion, train, ws, progress)
-    dataset = ws.dataset(cell.data, device)
-    split, cold = ws.split(dataset, cell.data), None
-    if cell.missing.phase == "new_items":  # a share of items never seen in training
-        split, cold = cold_start_split(split, cell.missing.cold_share, cell.missing.mask_seed)
-    modalities = trainer.prepare(dataset, split)
-    if cell.control == "noise":  # the noise control: content replaced by noise of its own moments
-        modalities = noise_modalities(modalities, cell.seed)
+    with meter.phase("data"):
+        dataset = ws.dataset(cell.data, device, meter=meter)
+        split, cold = ws.split(dataset, cell.data), None
+        if cell.missing.phase == "new_items":  # a share of items never seen in training
+            split, cold = cold_start_split(split, cell.missing.cold_share, cell.missing.mask_seed)
+    with meter.phase("training"):
+        modalities = trainer.prepare(dataset, split)
+        if cell.control == "noise":  # the noise control: content replaced by noise of its own moments
+            modalities = noise_modalities(modalities, cell.seed)
+        trials, (best, handled, imputer_params) = select_variant(cell, fusion, trainer, modalities, split, ws)
+    with meter.phase("test"):
+        scorer = best.test_scorer()
+        test = evaluate(scorer, handled.split, "test", cutoffs=cell.cutoffs,  # the one test evaluation
+                        memory_budget_mb=train.eval_memory_mb)
+        tables = {"valid_curve": best.curve, **cell_views(scorer, handled, split, cell, train.eval_memory_mb, cold)}
+    run = CellRun(cell, dataset, split, handled, best, imputer_params, trials, test, device, time.time() - started,
+                  meter.record())
+    return CellOutcome(test.per_user, cell_manifest(run), tables)
+
+
+def select_variant(cell: Cell, fusion: FusionConfig | None, trainer: Trainer, modalities: dict, split: Split,
+                   ws: Workspace) -> tuple[list[Trial], tuple[Candidate, HandledData, dict]]:
+    """Every trial over the imputer settings, and the (candidate, handled data, imputer settings)
+    with the best validation score (the first best in grid order)."""
     points, selection = imputer_points(cell, modalities, split, ws)
     trials, chosen = [], None
     for imputer_params in points:
@@ -99,13 +123,7 @@ def run_cell(cell: Cell, workspace: Workspace | None = None, device: str = "cpu"
         trials += variant_trials
         if chosen is None or candidate.valid > chosen[0].valid:
             chosen = (candidate, handled, imputer_params)
-    best, handled, imputer_params = chosen
-    scorer = best.test_scorer()
-    test = evaluate(scorer, handled.split, "test", cutoffs=cell.cutoffs,  # the one test evaluation
-                    memory_budget_mb=train.eval_memory_mb)
-    tables = {"valid_curve": best.curve, **cell_views(scorer, handled, split, cell, train.eval_memory_mb, cold)}
-    run = CellRun(cell, dataset, split, handled, best, imputer_params, trials, test, device, time.time() - started)
-    return CellOutcome(test.per_user, cell_manifest(run), tables)
+    return trials, chosen
 
 
 def imputer_points(cell: Cell, modalities: dict, split: Split, ws: Workspace) -> tuple[list[dict], dict | None]:
@@ -146,4 +164,4 @@ def cell_manifest(run: CellRun) -> CellManifest:
                       mean_epoch_seconds=fit_result.mean_epoch_seconds,
                       mean_valid_seconds=fit_result.mean_valid_seconds, epochs_run=fit_result.epochs_run),
         n_parameters=best.n_parameters, environment=Environment.from_dict(environment(run.device)),
-        fusion=best.fusion, serving=best.serving)
+        fusion=best.fusion, serving=best.serving, energy=run.energy)

@@ -4,7 +4,8 @@ A manifest says what ran (the canonical cell config, seeds, data, split and mask
 was selected (every validation trial, the chosen settings), what the one test evaluation gave, and
 where and how fast it ran. Readers use attributes (`manifest.selection.best_valid`), never string
 keys. Schema versions: 1 (folders written before typing; no `schema_version` key) and 2 (this
-layout plus `schema_version`). Every record keeps the keys it does not model in `extra`, so
+layout plus `schema_version`; the optional `energy` block came later within version 2: folders
+without it read as before, older readers carry it in `extra`). Every record keeps the keys it does not model in `extra`, so
 `to_dict(from_dict(d)) == d` for both versions: old folders load, report and verify unchanged,
 and keys a later version adds are carried along rather than dropped.
 """
@@ -219,6 +220,51 @@ class Environment(Record):
 
 
 @dataclass(frozen=True)
+class PhaseEnergy(Record):
+    """Energy of one phase of a cell: wall seconds, kWh (with its CPU, GPU and RAM parts), kg CO2eq."""
+
+    seconds: float = 0.0
+    kwh: float = 0.0
+    co2_kg: float = 0.0
+    cpu_kwh: float = 0.0
+    gpu_kwh: float = 0.0
+    ram_kwh: float = 0.0
+
+
+@dataclass(frozen=True)
+class EnergyTracker(Record):
+    """What measured a cell's energy: the tool, its version, how it measured (`mode`, e.g. RAPL
+    counters or a TDP estimate), process or machine scope, and the grid whose carbon intensity
+    converted kWh to CO2 (`country`, ISO 3166-1 alpha-3; None: world average)."""
+
+    name: str = ""
+    version: str = ""
+    mode: str = ""
+    tracking_mode: str = ""
+    country: str | None = None
+    hardware: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EnergyRecord(Record):
+    """A cell's energy and carbon, per phase (measured by `study.energy`). `status` is `recorded`, `off`
+    (turned off) or `unavailable` (with the `reason`: tracker not installed or failed). The numbers
+    are measurements, recorded facts: nothing recomputes them."""
+
+    status: str | None = optional()
+    reason: str | None = optional()
+    seconds: float | None = optional()
+    kwh: float | None = optional()
+    co2_kg: float | None = optional()
+    phases: dict | None = nested(PhaseEnergy, many="map", optional=True)
+    tracker: EnergyTracker | None = nested(EnergyTracker, optional=True)
+
+    @property
+    def recorded(self) -> bool:
+        return self.status == "recorded"
+
+
+@dataclass(frozen=True)
 class LateFusionRecord(Record):
     """A late-fusion cell's components (each trained and selected on validation)."""
 
@@ -250,6 +296,7 @@ class CellManifest(Record):
     environment: Environment = nested(Environment)
     fusion: LateFusionRecord | None = nested(LateFusionRecord, optional=True)
     serving: dict | None = optional()  # the serving phase: the stored training that served the cell
+    energy: EnergyRecord | None = nested(EnergyRecord, optional=True)
     files: dict = field(default_factory=dict)
 
     @classmethod

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Callable, Iterator
 
 from ..errors import ConfigError
 from .cell import Cell
-from .worker import cpu_cores, execute_cell
+from .worker import WorkerSettings, cpu_cores, execute_cell
 
 INSTALL_HINT = 'the ray executor needs Ray; install it with: pip install "mmstudy[ray]"'
 
@@ -73,21 +74,23 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         ray.shutdown()
 
 
-def run_with_ray(cells: list[Cell], output: str, cache_dir: str, device: str, address: str | None,
-                 record: Callable[..., None], cpus: int = 1) -> str:
-    """Run `cells` as Ray tasks, calling `record(fingerprint, error, seconds, traceback)` as each finishes;
-    returns the device the cells ran on."""
+def run_with_ray(cells: list[Cell], settings: WorkerSettings, address: str | None,
+                 record: Callable[..., None]) -> str:
+    """Run `cells` as Ray tasks (each asking for `settings.threads` CPUs), calling
+    `record(fingerprint, error, seconds, traceback)` as each finishes; returns the device the cells
+    ran on."""
     with ray_session(address) as ray:
-        device = cluster_device(ray, device)
-        task = ray.remote(execute_cell).options(**cell_resources(device, cpus), max_retries=1)
-        pending = {task.remote(c.to_dict(), output, cache_dir, device, cpus): c.fingerprint for c in cells}
+        settings = replace(settings, device=cluster_device(ray, settings.device))
+        task = ray.remote(execute_cell).options(**cell_resources(settings.device, settings.threads),
+                                                max_retries=1)
+        pending = {task.remote(c.to_dict(), settings): c.fingerprint for c in cells}
         try:
             _collect(ray, pending, record)
         except BaseException:  # Ctrl-C: do not leave the queued cells running on a cluster
             for ref in pending:
                 ray.cancel(ref)
             raise
-    return device
+    return settings.device
 
 
 def _collect(ray, pending: dict, record: Callable[..., None]) -> None:

@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -26,7 +26,8 @@ from ..device import resolve_device
 from ..errors import ConfigError
 from ..hashing import fingerprint, write_json
 from .cell import Cell
-from .worker import execute_cell, threads_per_worker
+from .energy import EnergyConfig
+from .worker import WorkerSettings, execute_cell, threads_per_worker
 from .workspace import Workspace
 from .output import check_output, locked
 from .store import ResultStore
@@ -85,10 +86,12 @@ def prepare_shared(cells: list[Cell], cache_dir: str, write: Callable[[str], Non
 def run_study(cells: list[Cell], output: str | Path, *, executor: str = "local", jobs: int = 1,
               device: str = "cpu", cache_dir: str | Path | None = None, progress: bool = True,
               ray_address: str | None = None, meta: dict | None = None,
-              threads: int | None = None) -> StudySummary:
+              threads: int | None = None, energy: EnergyConfig | None = EnergyConfig()) -> StudySummary:
     """Run every unfinished cell of `cells` and write `study.json` into `output`.
 
     `threads`: torch threads per concurrent cell (default: cores // jobs; 1 per Ray task).
+    `energy`: how each cell's energy is measured (default: on when CodeCarbon is installed;
+    None: not at all, no `energy` block in the manifests).
     """
     if executor not in EXECUTORS:
         raise ConfigError(f"unknown executor {executor!r}; expected one of {EXECUTORS}")
@@ -99,32 +102,36 @@ def run_study(cells: list[Cell], output: str | Path, *, executor: str = "local",
     output = Path(output)
     device = device if executor == "ray" else str(resolve_device(device))  # Ray checks its cluster
     check_output(output, meta)  # before anything is written
-    with locked(output):
-        return _run_locked(cells, output, executor, jobs, device, cache_dir, progress, ray_address, meta, threads)
-
-
-def _run_locked(cells: list[Cell], output: Path, executor: str, jobs: int, device: str, cache_dir, progress: bool,
-                ray_address: str | None, meta: dict | None, threads: int | None) -> StudySummary:
-    """run_study's body, in a results folder this process holds."""
     threads = threads or (1 if executor == "ray" else threads_per_worker(jobs))
     cache = str(cache_dir if cache_dir is not None else output / ".cache")
+    settings = WorkerSettings(str(output), cache, device, threads, energy)
+    run = {"executor": executor, "jobs": jobs, "threads": threads, "address": ray_address,
+           "energy": asdict(energy) if energy is not None else None}
+    with locked(output):
+        return _run_locked(cells, settings, run, meta, progress)
+
+
+def _run_locked(cells: list[Cell], settings: WorkerSettings, run: dict, meta: dict | None,
+                progress: bool) -> StudySummary:
+    """run_study's body, in a results folder this process holds."""
+    output = Path(settings.output)
     summary, started = StudySummary(), time.time()
     todo, summary.skipped = pending_cells(cells, ResultStore(output))
     bar = tqdm(total=len(todo) + len(summary.skipped), initial=len(summary.skipped), desc="cells",
                unit="cell", disable=not progress, smoothing=0.1)
     record = _recorder(summary, bar, {c.fingerprint: c for c in todo}, output)
-    run = {"executor": executor, "jobs": jobs, "threads": threads, "address": ray_address}
+    device = settings.device
     try:
-        if todo and (executor == "ray" or jobs > 1):
-            prepare_shared(todo, cache, bar.write)
-        if executor == "ray":
+        if todo and (run["executor"] == "ray" or run["jobs"] > 1):
+            prepare_shared(todo, settings.cache_dir, bar.write)
+        if run["executor"] == "ray":
             from .ray_executor import run_with_ray
-            device = run_with_ray(todo, str(output), cache, device, ray_address, record, cpus=threads)
-        elif jobs > 1:
-            _run_pool(todo, str(output), cache, device, jobs, threads, record)
+            device = run_with_ray(todo, settings, run["address"], record)
+        elif run["jobs"] > 1:
+            _run_pool(todo, settings, run["jobs"], record)
         else:
             for cell in todo:
-                record(*execute_cell(cell.to_dict(), str(output), cache, device, threads))
+                record(*execute_cell(cell.to_dict(), settings))
     except KeyboardInterrupt:
         bar.write(f"interrupted after {len(summary.done)} finished cells; run the same command to resume")
         _finish(bar, summary, started, output, cells, meta, device, run)
@@ -162,12 +169,10 @@ def _exit_with_the_study() -> None:
         threading.Thread(target=lambda: (parent.join(), os._exit(1)), daemon=True).start()
 
 
-def _run_pool(todo: list[Cell], output: str, cache: str, device: str, jobs: int, threads: int,
-              record: Recorder) -> None:
+def _run_pool(todo: list[Cell], settings: WorkerSettings, jobs: int, record: Recorder) -> None:
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_worker_context(), initializer=_exit_with_the_study)
     try:
-        futures = {pool.submit(execute_cell, c.to_dict(), output, cache, device, threads): c.fingerprint
-                   for c in todo}
+        futures = {pool.submit(execute_cell, c.to_dict(), settings): c.fingerprint for c in todo}
         ran = False
         for fut in as_completed(futures):
             try:

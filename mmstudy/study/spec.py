@@ -13,6 +13,7 @@ from ..evaluation import METRICS, parse_metric
 from ..evaluation.beyond import USER_METRICS
 from ..registry import Registry
 from .cell import DataConfig, MissingConfig, check_train
+from .energy import EnergyConfig
 
 TESTS = ("t", "wilcoxon", "permutation")
 CORRECTIONS = ("holm", "fdr_bh", "bonferroni", "holm-sidak", "none")
@@ -108,8 +109,8 @@ class ControlsConfig:
 @dataclass(frozen=True)
 class StudySpec:
     """A declarative study: data, models (with fixed params and validation grids), training
-    budget, seeds, analysis plan, controls (`study.controls`), and a study-specific section
-    (`section`)."""
+    budget, seeds, analysis plan, controls (`study.controls`), energy measurement, and a
+    study-specific section (`section`)."""
 
     name: str
     question: str = ""
@@ -123,6 +124,7 @@ class StudySpec:
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     controls: ControlsConfig = field(default_factory=ControlsConfig)
     natural_gaps: MissingConfig = field(default_factory=MissingConfig)  # handles the data's own gaps
+    energy: EnergyConfig = field(default_factory=EnergyConfig)
     section: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -182,6 +184,7 @@ def _parse(mapping: dict[str, Any], section: str) -> StudySpec:
     out["analysis"] = from_mapping(AnalysisConfig, mapping.get("analysis"), "analysis")
     out["controls"] = from_mapping(ControlsConfig, mapping.get("controls"), "controls")
     out["natural_gaps"] = natural_gaps_config(mapping.get("natural_gaps"), "natural_gaps")
+    out["energy"] = from_mapping(EnergyConfig, mapping.get("energy"), "energy")
     for key in ("models", "seeds", "cutoffs"):
         if key in out:
             out[key] = tuple(out[key])

@@ -9,7 +9,7 @@ import os
 import time
 import traceback
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 import torch
@@ -17,6 +17,7 @@ import torch
 from ..errors import MMStudyError
 from ..registry import UnknownNameError
 from .cell import Cell
+from .energy import EnergyConfig
 from .executor import run_cell
 from .store import ResultStore
 from .workspace import Workspace
@@ -53,10 +54,20 @@ def torch_settings(threads: int | None, deterministic: bool = False) -> Iterator
         torch.use_deterministic_algorithms(before[1], warn_only=before[2])
 
 
-def execute_cell(cell_dict: dict, output: str, cache_dir: str | None, device: str,
-                 threads: int | None) -> tuple[str, str | None, float, str | None]:
-    """Worker body: run one cell and store it; returns (fingerprint, error or None, seconds,
-    traceback or None).
+@dataclass(frozen=True)
+class WorkerSettings:
+    """Where and how a worker runs its cells (sent, pickled, to pool workers and Ray tasks)."""
+
+    output: str
+    cache_dir: str | None
+    device: str = "cpu"
+    threads: int | None = None
+    energy: EnergyConfig | None = None
+
+
+def execute_cell(cell_dict: dict, settings: WorkerSettings) -> tuple[str, str | None, float, str | None]:
+    """Worker body: run one cell (measuring its energy per the settings) and store it; returns
+    (fingerprint, error or None, seconds, traceback or None).
 
     The error is one line. An input error (`MMStudyError`, an unknown name) is fully said by
     its message; any other exception is a bug, and its traceback comes along for the record.
@@ -64,11 +75,12 @@ def execute_cell(cell_dict: dict, output: str, cache_dir: str | None, device: st
     cell = Cell.from_dict(cell_dict)
     fp, started = cell.fingerprint, time.perf_counter()
     try:
-        with torch_settings(threads, deterministic=device == "cpu"):  # same results for any executor
-            outcome = run_cell(cell, _workspace(cache_dir), device=device)
-        environment = replace(outcome.manifest.environment, torch_deterministic=device == "cpu")
-        ResultStore(output).write(fp, outcome.per_user, replace(outcome.manifest, environment=environment),
-                                  outcome.tables)
+        cpu = settings.device == "cpu"
+        with torch_settings(settings.threads, deterministic=cpu):  # same results for any executor
+            outcome = run_cell(cell, _workspace(settings.cache_dir), device=settings.device, energy=settings.energy)
+        environment = replace(outcome.manifest.environment, torch_deterministic=cpu)
+        ResultStore(settings.output).write(fp, outcome.per_user, replace(outcome.manifest, environment=environment),
+                                           outcome.tables)
         return fp, None, time.perf_counter() - started, None
     except Exception as exc:  # a failing cell must not stop the study
         line = f"{type(exc).__name__}: {' '.join(str(exc).split())}"

@@ -4,6 +4,7 @@ the points of a settings grid, and a cell's outcome."""
 from __future__ import annotations
 
 import itertools
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -44,10 +45,11 @@ class Workspace:
         self.derived = DerivedCache(self.cache_dir / "derived" if self.cache_dir else None)
         self.models = ModelStore(self.cache_dir / "models" if self.cache_dir else None)
 
-    def dataset(self, cfg, device: str = "cpu") -> Dataset:
+    def dataset(self, cfg, device: str = "cpu", meter=None) -> Dataset:
         """The dataset of a DataConfig: loaded, features extracted per `cfg.features` (through the
         feature store under the cache folder, so nothing is extracted twice), modalities selected.
-        meta["source_fingerprint"] identifies the data as loaded, before extraction and selection."""
+        meta["source_fingerprint"] identifies the data as loaded, before extraction and selection.
+        `meter` (study.energy): the extraction is measured as its phase `feature_extraction`."""
         features = dict(getattr(cfg, "features", None) or {})
         key = fingerprint({"name": cfg.name, "options": dict(cfg.options), "modalities": cfg.modalities,
                            **({"features": features} if features else {})})
@@ -56,8 +58,9 @@ class Workspace:
             source = data.fingerprint() if features or cfg.modalities is not None else None
             if features:  # extractor study (mmstudy.features.apply)
                 from ..features.apply import apply_features
-                data = apply_features(data, features, self.feature_store, device=device,
-                                      image_dir=self.cache_dir / "images" if self.cache_dir else None)
+                with meter.phase("feature_extraction") if meter is not None else nullcontext():
+                    data = apply_features(data, features, self.feature_store, device=device,
+                                          image_dir=self.cache_dir / "images" if self.cache_dir else None)
             if cfg.modalities is not None:
                 data = data.select_modalities(list(cfg.modalities))
             if source is not None:

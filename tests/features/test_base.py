@@ -1,7 +1,6 @@
 """Extractor interface, checksums and extract_modality."""
 import numpy as np
 import pytest
-import torch
 
 from mmstudy.errors import ConfigError, DataError
 from mmstudy.features import EXTRACTORS, make_extractor

@@ -9,7 +9,7 @@ from mmstudy.models.hyperparams import check_params
                                       ("nonneg", -0.1), ("unit", 1.5), ("proportion", 1.0), ("bool", 1),
                                       ("positive_int", True)])
 def test_check_params_names_the_offending_key(rule, bad):
-    with pytest.raises(ConfigError, match=f"'knob' of model M must be"):
+    with pytest.raises(ConfigError, match="'knob' of model M must be"):
         check_params("M", {"knob": bad}, knob=rule)
 
 

@@ -64,7 +64,8 @@ def test_the_command_reports_a_study_whose_every_cell_failed(tmp_path, capsys, m
     out = tmp_path / "out"
     assert run_kind_command(study_kind("compare"), ["--config", str(config), "--output", str(out), "--quiet"]) == 1
     printed = capsys.readouterr().out
-    assert "0 done, 0 skipped (already finished), 2 failed" in printed and f"report: {out / 'report.pdf'}" in printed
-    assert printed.count("DataError: the data went away") == 4  # as each cell fails, and in the final list
+    # two cells and their two A/A controls
+    assert "0 done, 0 skipped (already finished), 4 failed" in printed and f"report: {out / 'report.pdf'}" in printed
+    assert printed.count("DataError: the data went away") == 8  # as each cell fails, and in the final list
     study = json.loads((out / "study.json").read_text())
     assert "tracebacks" not in study["summary"]  # an input error is said by its message alone

@@ -11,7 +11,7 @@ from mmstudy.study.kinds import study_kind
 
 TRAIN_KEYS = ("['batch_size', 'device', 'epochs', 'eval_every', 'eval_memory_mb', 'lr', 'max_seconds', "
               "'patience', 'seed', 'valid_metric', 'weight_decay']")
-METRICS = "APLT, ARP, EFD, HitRate, MAP, MRR, nDCG, Precision, Recall"
+METRICS = "APLT, ARP, EFD, HitRate, MAP, MAPcut, MRR, nDCG, Precision, Recall"
 
 
 def study(kind: str, **changes) -> dict:
@@ -43,7 +43,7 @@ CASES = [  # (kind, changes to the study, message after "error: <file>: ")
     ("compare", {"train": {"eval_memory_mb": 0}}, "train.eval_memory_mb must be a finite number > 0, got 0"),
     ("compare", {"train": {"eval_memory_mb": float("inf")}}, "train.eval_memory_mb must be a finite number, got inf"),
     ("compare", {"train": {"valid_metric": "Recal@20"}},
-     "train.valid_metric: unknown metric 'Recal'. Did you mean 'Recall'? Known: HitRate, MAP, MRR, nDCG, Precision, "
+     "train.valid_metric: unknown metric 'Recal'. Did you mean 'Recall'? Known: HitRate, MAP, MAPcut, MRR, nDCG, Precision, "
      "Recall."),
     ("compare", {"train": {"epoch": 3}}, f"unknown key 'epoch' in train. Did you mean 'epochs'? Known keys: {TRAIN_KEYS}"),
     ("compare", {"train": {"seed": 3}},

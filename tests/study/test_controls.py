@@ -56,7 +56,7 @@ def test_controls_can_be_turned_off_and_bad_settings_are_named():
         control_cells(spec(seed_offset=1), reference(spec()))
     with pytest.raises(ConfigError, match="controls.aa must be true or false"):
         spec(aa="yes")
-    with pytest.raises(ConfigError, match="unknown key 'noize' in t: controls"):
+    with pytest.raises(ConfigError, match="t: unknown key 'noize' in controls"):
         spec(noize=True)
 
 

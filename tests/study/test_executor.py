@@ -86,7 +86,7 @@ def test_cf_model_ignores_modalities_but_dropped_removes_items():
 @pytest.mark.parametrize("fusion, common", [({}, True), ({"point": "late", "grid_step": 0.5}, False)])
 def test_the_evaluation_memory_budget_reaches_every_evaluation(monkeypatch, fusion, common):
     """train.eval_memory_mb bounds the validation passes (early stopping, late-fusion weights),
-    the test pass and the common-items view: every ranking of the cell uses it."""
+    the test pass and its views (common items, head, tail): every ranking of the cell uses it."""
     import mmstudy.evaluation as evaluation
 
     seen, real = [], evaluation.rank_topk
@@ -102,5 +102,5 @@ def test_the_evaluation_memory_budget_reaches_every_evaluation(monkeypatch, fusi
                    Workspace())
     assert {budget for _, budget in seen} == {0.01}
     parts = [part for part, _ in seen]
-    assert parts.count("test") == 1 + common and parts.count("valid") >= 2 + (6 if fusion else 0)
+    assert parts.count("test") == 1 + 3 * common and parts.count("valid") >= 2 + (6 if fusion else 0)
     assert out.manifest.cell.train["eval_memory_mb"] == 0.01 and out.manifest.test.users == len(out.per_user)

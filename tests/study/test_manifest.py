@@ -34,10 +34,38 @@ def test_fixtures_cover_every_manifest_shape():
 
 def test_version_2_writes_its_version_and_carries_unknown_keys():
     manifest = CellManifest(schema_version=SCHEMA_VERSION, cell=Cell(), model="BPR-MF",
-                            extra={"energy": {"kwh": 0.01}})
+                            extra={"water": {"litres": 0.01}})
     plain = manifest.to_dict()
-    assert plain["schema_version"] == 2 and plain["energy"] == {"kwh": 0.01}
+    assert plain["schema_version"] == 2 and plain["water"] == {"litres": 0.01} and "energy" not in plain
     assert CellManifest.from_dict(plain).to_dict() == plain
+
+
+RECORDED = {"status": "recorded", "seconds": 3.0, "kwh": 2e-4, "co2_kg": 1e-4,
+            "phases": {"training": {"seconds": 2.5, "kwh": 1.5e-4, "co2_kg": 7e-5, "cpu_kwh": 1e-4, "gpu_kwh": 0.0,
+                                    "ram_kwh": 5e-5},
+                       "test": {"seconds": 0.5, "kwh": 5e-5, "co2_kg": 3e-5, "cpu_kwh": 4e-5, "gpu_kwh": 0.0,
+                                "ram_kwh": 1e-5}},
+            "tracker": {"name": "codecarbon", "version": "3.3.2", "mode": "CPU: RAPL counters", "tracking_mode": "process",
+                        "country": "FRA", "hardware": ["CPU(Intel Rapl)"]}}
+
+
+@pytest.mark.parametrize("block", [RECORDED, {"status": "off", "reason": "turned off"},
+                                   {"status": "unavailable", "reason": "codecarbon is not installed"},
+                                   {"kwh": 0.01, "meter": "wall plug"}],  # partial, with a key of a later version
+                         ids=["recorded", "off", "unavailable", "partial"])
+def test_energy_blocks_are_typed_and_round_trip_exactly(block):
+    plain = {"schema_version": 2, "cell": Cell().to_dict(), "model": "BPR-MF", "energy": block}
+    manifest = CellManifest.from_dict(plain)
+    assert CellManifest.from_dict(manifest.to_dict()).to_dict() == manifest.to_dict()
+    assert manifest.to_dict()["energy"] == block
+    assert manifest.energy.recorded == (block.get("status") == "recorded")
+    if manifest.energy.recorded:
+        assert manifest.energy.phases["training"].kwh == 1.5e-4 and manifest.energy.tracker.country == "FRA"
+
+
+def test_manifests_without_energy_read_as_none():
+    manifests = [CellManifest.from_dict(json.loads(p.read_text())) for p in V1_MANIFESTS]
+    assert all(m.energy is None and "energy" not in m.to_dict() for m in manifests)
 
 
 def test_missing_record_keeps_absent_and_null_apart():

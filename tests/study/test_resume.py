@@ -82,7 +82,9 @@ def assert_complete(out, cells) -> None:
     assert sorted(p.name for p in (out / "cells").iterdir()) == fps  # one folder per cell, no extras
     for fp in fps:
         visible = sorted(p.name for p in store.cell_dir(fp).iterdir() if not p.name.startswith("."))
-        assert visible == ["per_user.parquet", "result.json", "valid_curve.parquet"]
+        masked = ResultStore(out).manifest(fp).cell.missing.setting != "none"
+        views = ["per_user_head.parquet", "per_user_tail.parquet", "segments.parquet"] if masked else []
+        assert visible == sorted(["per_user.parquet", "result.json", "valid_curve.parquet", *views])  # nothing half-written
 
 
 def test_sigkilled_study_resumes_with_the_remaining_cells(tmp_path):

@@ -7,12 +7,13 @@ import pytest
 import torch
 
 from mmstudy.errors import ConfigError
-from mmstudy.study import runner, worker
+from mmstudy.study import worker
+from mmstudy.study.energy import EnergyConfig
 from mmstudy.study.runner import run_study
 from mmstudy.study.worker import threads_per_worker, torch_settings
 from mmstudy.study.store import ResultStore
 
-from .study_toys import assert_same_tables, per_user_tables, tiny_cell, tiny_cells
+from .study_toys import assert_same_tables, per_user_tables, tiny_cell
 
 
 def test_serial_run_finishes_every_cell(serial_run):
@@ -40,7 +41,7 @@ def _must_not_run(*args, **kwargs):
 
 def test_two_jobs_match_the_serial_run_exactly(serial_run, tmp_path):
     folder, cells, _ = serial_run
-    summary = run_study(cells, tmp_path, jobs=2, progress=False)
+    summary = run_study(cells, tmp_path, jobs=2, progress=False, energy=EnergyConfig(enabled=False))
     assert len(summary.done) == 4 and not summary.failed
     assert_same_tables(per_user_tables(folder, cells), per_user_tables(tmp_path, cells))
     store = ResultStore(tmp_path)
@@ -48,7 +49,16 @@ def test_two_jobs_match_the_serial_run_exactly(serial_run, tmp_path):
         manifest = store.load(cell.fingerprint)[1]
         assert manifest.environment.hardware["torch_threads"] == threads_per_worker(2)
         assert "reused_from" in manifest.split.extra  # made once by the runner, loaded by the workers
+        assert manifest.energy.status == "off"  # the setting reaches the pool workers
     assert len(list((tmp_path / ".cache" / "splits").glob("*.npz"))) == 1
+    assert json.loads((tmp_path / "study.json").read_text())["run"]["energy"] == {"enabled": False, "country": None}
+
+
+def test_energy_is_measured_by_default(serial_run):
+    folder, cells, _ = serial_run
+    store = ResultStore(folder)
+    for cell in cells:
+        assert store.manifest(cell.fingerprint).energy.status in ("recorded", "unavailable")
 
 
 def test_a_failing_cell_fails_alone(tmp_path, capsys):

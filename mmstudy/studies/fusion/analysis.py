@@ -233,7 +233,7 @@ def in_variant_order(table: pd.DataFrame, order: list[str]) -> pd.DataFrame:
 
 def variant_order(results: StudyResults, analysis: AnalysisConfig) -> tuple[list[str], str]:
     """(variants in their declared order, the reference variant: the analysis', the study's or the first)."""
-    order = list(dict.fromkeys(c["labels"]["variant"] for c in results.study.cells))
+    order = list(dict.fromkeys(c["labels"]["variant"] for c in results.study.cells if "variant" in c["labels"]))
     return order, analysis.reference or results.study.section.get("reference") or order[0]
 
 

@@ -11,6 +11,7 @@ import yaml
 from mmstudy.errors import ConfigError
 from mmstudy.hashing import fingerprint
 from mmstudy.registry import UnknownNameError
+from mmstudy.report.audit import CONVERGENCE
 from mmstudy.report.verify import verify
 from mmstudy.studies.extractors import KIND, main
 from mmstudy.studies.extractors.analysis import combination_label
@@ -159,7 +160,9 @@ def test_tiny_study_writes_a_verified_report(tiny_study):
     assert {"accuracy", "vs_reference", "ablations", "vs_cf", "extraction", "cka", "homophily",
             "design_checks", "audit"} <= tables
     checks = pd.concat([pd.read_csv(tiny_study / "tables" / f"{n}.csv") for n in ("audit", "design_checks")])
-    assert checks["passed"].all(), checks[~checks["passed"]]
+    budget = checks["check"] == CONVERGENCE  # the tiny study's epoch budget is deliberately too small
+    assert checks[~budget]["passed"].all(), checks[~checks["passed"]]
+    assert budget.sum() == 1
 
 
 def test_tiny_study_tables_hold_the_factors(tiny_study):

@@ -1,0 +1,41 @@
+"""The command line every study kind shares: energy flags over the study file's `energy:` section."""
+import json
+
+import pytest
+import yaml
+
+from mmstudy.studies.compare import main
+from mmstudy.study.results import StudyResults
+
+TINY = {"name": "synthetic", "options": {"n_users": 100, "n_items": 80, "n_interactions": 1200, "seed": 3}}
+
+
+def config(tmp_path, **extra):
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump({"name": "tiny", "data": TINY, "models": ["BPR-MF"], "seeds": [0],
+                                    "train": {"epochs": 1}, "compare": {}, **extra}))
+    return str(path)
+
+
+def test_no_energy_turns_off_what_the_study_file_asks_for(tmp_path):
+    out = tmp_path / "out"
+    argv = ["--config", config(tmp_path, energy={"country": "DEU"}), "--output", str(out), "--quiet", "--threads", "1"]
+    assert main([*argv, "--no-energy"]) == 0
+    (manifest,) = StudyResults.load(out).manifests.values()
+    assert manifest.energy.status == "off"
+    spec = json.loads((out / "study.json").read_text())["spec"]
+    assert spec["energy"] == {"enabled": False, "country": "DEU"}
+    assert not (out / "tables" / "energy.csv").exists()
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--energy-country", "12"], "energy.country (--energy-country): '12' is not an ISO 3166-1 alpha-3 country code"),
+    ([], "energy.enabled must be true or false, got 'sometimes'"),
+])
+def test_bad_energy_settings_are_one_error_line(tmp_path, capsys, flags, message):
+    energy = {"enabled": "sometimes"} if not flags else {}
+    argv = ["--config", config(tmp_path, energy=energy), "--output", str(tmp_path / "out"), *flags]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
