@@ -7,6 +7,7 @@ from typing import Any, Mapping
 from ..config import as_plain, check_keys, from_mapping
 from ..errors import ConfigError
 from ..hashing import fingerprint
+from ..missing.mechanisms import check_mechanism, check_strength, strength_value
 
 SPLIT_METHODS = ("auto", "fixed", "random", "temporal")
 MASK_SETTINGS = ("none", "natural", "single", "same", "independent")
@@ -41,6 +42,9 @@ class MissingConfig:
     same (every modality on the same items) | independent (each modality on its own draw).
     `strategy`: `dropped` or an imputer name. `grid` lists imputer hyper-parameter values to
     choose from on the validation metric; `graph_k` is the co-interaction graph's top-k.
+    `mechanism` (mcar | popularity | content) and `strength` (0-10) choose which items the
+    synthetic mask takes first (`missing.mechanisms`); at their defaults (mcar, 0) they are left out
+    of `Cell.to_dict()` and the fingerprint, so cells written before mechanisms keep theirs.
     """
 
     setting: str = "none"
@@ -53,10 +57,18 @@ class MissingConfig:
     grid: Mapping[str, tuple] = field(default_factory=dict)
     graph_k: int = 100
     common_items: bool = False  # also score on the items a `dropped` run would keep
+    mechanism: str = "mcar"
+    strength: float = 0.0
 
     def __post_init__(self) -> None:
         if self.setting not in MASK_SETTINGS:
             raise ConfigError(f"missing.setting: unknown setting {self.setting!r}; expected one of {MASK_SETTINGS}")
+        object.__setattr__(self, "mechanism", check_mechanism(self.mechanism, "missing.mechanism"))
+        strength = strength_value(self.strength, "missing.strength")  # a float: 2 and 2.0 fingerprint alike
+        if self.setting in ("none", "natural") and (self.mechanism, strength) != ("mcar", 0.0):
+            raise ConfigError(f"missing: setting {self.setting!r} draws no synthetic mask, so it takes no mechanism "
+                              f"or strength (got {self.mechanism!r}, strength {strength:g})")
+        object.__setattr__(self, "strength", check_strength(self.mechanism, strength, "missing.strength"))
         if self.setting in ("single", "same", "independent") and not 0 < self.rate < 1:
             raise ConfigError(f"missing.rate must lie in (0, 1) for setting {self.setting!r}, got {self.rate}")
         if self.graph_k < 1:
@@ -96,10 +108,14 @@ class Cell:
         return cls(**mapping)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able form; no `control` key for an ordinary cell (as before controls existed)."""
+        """Plain JSON-able form; no `control` key for an ordinary cell and no missing.mechanism or
+        missing.strength at their defaults (as before controls and mechanisms existed)."""
         plain = as_plain(self)
         if not plain["control"]:
             del plain["control"]
+        for key, default in (("mechanism", "mcar"), ("strength", 0.0)):
+            if plain["missing"][key] == default:
+                del plain["missing"][key]
         return plain
 
     @property
