@@ -101,8 +101,9 @@ def _component_score(modality: Modality) -> np.ndarray:
     rows = modality.features[modality.present].astype(np.float64)
     out = np.zeros(modality.n_items)
     if len(rows) < 2 or modality.dim == 0:
+        hint = " (raw content only: extract features with data.features)" if modality.dim == 0 else ""
         raise DataError(f"missing.mechanism 'content': modality {modality.name!r} has {len(rows)} observed "
-                        f"items with {modality.dim} features; nothing to rank them by")
+                        f"items with {modality.dim} features; nothing to rank them by{hint}")
     centered = rows - rows.mean(axis=0)
     if not _varies(centered, rows):
         raise _no_variance(f"modality {modality.name!r}")

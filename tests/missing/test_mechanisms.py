@@ -1,4 +1,6 @@
 """Missingness mechanisms: exact rates, nesting, seeding, mcar unchanged, and the bias each adds."""
+import re
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -150,11 +152,12 @@ def test_content_score_of_several_modalities_is_their_standardized_mean(modaliti
 
 @pytest.mark.parametrize("features, message", [
     (np.ones((20, 3)), "no content variance"),
-    (np.zeros((20, 0)), "nothing to rank"),
+    (np.zeros((20, 0)), "0 features; nothing to rank them by (raw content only: extract features with "
+                        "data.features)"),
 ])
 def test_content_needs_varying_features(features, message):
     score = mechanism_scores("content", {"x": modality(features, name="x")})
-    with pytest.raises(DataError, match=message):
+    with pytest.raises(DataError, match=re.escape(message)):
         make_mask(20, ["x"], 0.5, mechanism="content", strength=1, score=score)
 
 
