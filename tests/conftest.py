@@ -6,7 +6,6 @@ import pytest
 import torch
 
 
-
 @pytest.fixture(autouse=True)
 def single_thread():
     """Test problems are tiny: extra intra-op threads only contend for shared cores (and a test
@@ -36,23 +35,10 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def tiny_missing_study(tmp_path_factory):
     """A finished tiny missing-modality study with its report (built once per test session)."""
-    import torch
-
-    from mmstudy.config import as_plain
-    from mmstudy.report.study_report import build_report
-    from mmstudy.studies.missing import KIND
-    from mmstudy.studies.missing.design import missing_cells
-    from mmstudy.study.runner import run_study
-    from tiny_study import tiny_missing_spec
+    from tiny_study import run_missing_study, tiny_missing_spec
 
     torch.set_num_threads(1)
-    spec = tiny_missing_spec()
-    folder = tmp_path_factory.mktemp("tiny-missing")
-    cells = missing_cells(spec, KIND.parse_section(spec), ["image", "text"])
-    summary = run_study(cells, folder, progress=False, meta={"kind": "missing", "spec": as_plain(spec)})
-    assert not summary.failed, summary.failed
-    build_report(folder)
-    return folder
+    return run_missing_study(tiny_missing_spec(), tmp_path_factory.mktemp("tiny-missing"))
 
 
 @pytest.fixture(scope="session")

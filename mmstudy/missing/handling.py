@@ -58,9 +58,11 @@ def dropped_losses(split: Split, kept: Split, n_items: int) -> dict:
     return out
 
 
-def mask_for(modalities: dict[str, Modality], cfg) -> "object | None":
-    """Draw the cell's mask (None for setting 'none')."""
+def mask_for(modalities: dict[str, Modality], cfg, split: Split | None = None) -> "object | None":
+    """Draw the cell's mask (None for setting 'none'); its mechanism may read `split`'s training part
+    (`popularity`) or the modalities' own features (`content`)."""
     from .masking import make_mask
+    from .mechanisms import mechanism_scores
 
     if cfg.setting == "none":
         return None
@@ -69,8 +71,9 @@ def mask_for(modalities: dict[str, Modality], cfg) -> "object | None":
     rate = 0.0 if cfg.setting == "natural" else cfg.rate
     setting = "single" if cfg.setting == "natural" else cfg.setting
     target = cfg.target if cfg.target is not None else (next(iter(modalities)) if setting == "single" else None)
+    score = mechanism_scores(cfg.mechanism, modalities, split.train if split is not None else None)
     return make_mask(n_items, list(modalities), rate=rate, setting=setting, target=target,
-                     seed=cfg.mask_seed, natural=natural)
+                     seed=cfg.mask_seed, natural=natural, mechanism=cfg.mechanism, strength=cfg.strength, score=score)
 
 
 def handle_missing(modalities: dict[str, Modality], split: Split, cfg, params: dict,
@@ -79,14 +82,15 @@ def handle_missing(modalities: dict[str, Modality], split: Split, cfg, params: d
     from .homophily import modality_homophily
     from .imputers import get_imputer
     from .masking import apply_mask
+    from .profile import mask_record
 
     if not modalities:  # a CF model: masks and imputers do not touch it
         note = "the model reads no modality: masking does not apply" if cfg.setting != "none" else ""
         return HandledData({}, split, info={"note": note} if note else {})
-    mask = mask_for(modalities, cfg)
+    mask = mask_for(modalities, cfg, split)
     masked = apply_mask(modalities, mask) if mask is not None else dict(modalities)
     info = {"setting": cfg.setting, "rate": cfg.rate, "strategy": cfg.strategy,
-            "mask_checksum": mask.checksum if mask is not None else None,
+            "mask_checksum": mask.checksum if mask is not None else None, **mask_record(mask, split.train),
             "natural_missing": {k: int((~m.present).sum()) for k, m in modalities.items()},
             "missing_items": {k: int((~m.present).sum()) for k, m in masked.items()}}
     keep = np.flatnonzero(~missing_items(masked))

@@ -1,6 +1,7 @@
 """Missing-modality masks: which items lose which modality, reproducibly.
 
-Synthetic masking is missing-completely-at-random per item. Settings:
+Synthetic masking takes items in the order of a missingness mechanism (`missing.mechanisms`:
+``mcar``, the default, ``popularity`` or ``content``). Settings:
 
 * ``"single"``: only the `target` modality is masked;
 * ``"same"``: every modality is masked on the same items (items lose all their content);
@@ -14,9 +15,11 @@ total missing fraction is at least `rate`. With no natural missingness exactly
 
 Reproducibility: each modality's draw (and the shared "same" draw) comes from its own
 ``numpy.random.Generator`` keyed by (seed, setting family, modality name) only. Every item gets a
-uniform random priority and the lowest-priority candidates are masked, so the same (rate, seed)
-gives identical masks for every strategy and model compared, a lower rate's mask is a subset of a
-higher rate's (paired rate curves), and a "single" mask equals that modality's "independent" mask.
+uniform random priority and the lowest-priority candidates are masked (a mechanism other than mcar
+turns the priority into a weighted key, see `mechanisms`), so the same (mechanism, strength, rate,
+seed) gives identical masks for every strategy and model compared, a lower rate's mask is a subset
+of a higher rate's (paired rate curves), and a "single" mask equals that modality's "independent"
+mask.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ import numpy as np
 from ..data.modality import Modality
 from ..errors import ConfigError, DataError
 from ..hashing import array_sha256, atomic_path
+from .mechanisms import ItemScore, check_mechanism, check_strength
 
 SETTINGS = ("single", "same", "independent")
 
@@ -39,6 +43,7 @@ class Mask:
     """Per-modality boolean masks over items (True = the item lacks that modality).
 
     `natural[name]` marks the items whose content was absent in the data; `missing` includes them.
+    `mechanism` and `strength` say how the synthetic part was drawn (`mechanisms`).
     """
 
     missing: dict[str, np.ndarray]
@@ -47,6 +52,8 @@ class Mask:
     seed: int
     target: str | None = None
     natural: dict[str, np.ndarray] = field(default_factory=dict)
+    mechanism: str = "mcar"
+    strength: float = 0.0
 
     def __post_init__(self) -> None:
         missing = {str(k): np.asarray(v, dtype=bool) for k, v in self.missing.items()}
@@ -73,8 +80,12 @@ class Mask:
 
     @property
     def checksum(self) -> str:
+        """SHA-256 of the arrays, plus the mechanism and strength unless mcar (whose checksums are
+        those of masks written before mechanisms existed)."""
         names = self.modalities
-        return array_sha256(np.asarray(names), *(self.missing[n] for n in names), *(self.natural[n] for n in names))
+        drawn = () if self.mechanism == "mcar" else (np.asarray([self.mechanism]), np.asarray([self.strength]))
+        return array_sha256(np.asarray(names), *(self.missing[n] for n in names), *(self.natural[n] for n in names),
+                            *drawn)
 
     def synthetic(self, name: str) -> np.ndarray:
         """Items masked on purpose (their true features are known, e.g. to score imputations)."""
@@ -82,7 +93,8 @@ class Mask:
 
     def summary(self) -> dict:
         out = {"setting": self.setting, "rate": self.rate, "seed": self.seed, "target": self.target,
-               "n_items": self.n_items, "checksum": self.checksum}
+               "mechanism": self.mechanism, "strength": self.strength, "n_items": self.n_items,
+               "checksum": self.checksum}
         for name in self.modalities:
             out[f"missing_{name}"] = int(self.missing[name].sum())
             out[f"natural_{name}"] = int(self.natural[name].sum())
@@ -94,6 +106,7 @@ class Mask:
         arrays = {"names": np.asarray(names, dtype=str), "setting": np.asarray(self.setting),
                   "rate": np.asarray(self.rate, dtype=np.float64), "seed": np.asarray(self.seed, dtype=np.int64),
                   "target": np.asarray("" if self.target is None else self.target),
+                  "mechanism": np.asarray(self.mechanism), "strength": np.asarray(self.strength, dtype=np.float64),
                   "checksum": np.asarray(self.checksum)}
         for i, name in enumerate(names):
             arrays[f"missing_{i}"], arrays[f"natural_{i}"] = self.missing[name], self.natural[name]
@@ -107,10 +120,12 @@ class Mask:
         try:
             with np.load(path, allow_pickle=False) as z:
                 names = [str(n) for n in z["names"]]
+                drawn = ({"mechanism": str(z["mechanism"]), "strength": float(z["strength"])}
+                         if "mechanism" in z.files else {})  # files written before mechanisms: mcar
                 mask = cls(missing={n: z[f"missing_{i}"] for i, n in enumerate(names)},
                            natural={n: z[f"natural_{i}"] for i, n in enumerate(names)},
                            setting=str(z["setting"]), rate=float(z["rate"]), seed=int(z["seed"]),
-                           target=str(z["target"]) or None)
+                           target=str(z["target"]) or None, **drawn)
                 stored = str(z["checksum"])
         except (KeyError, ValueError, OSError) as err:
             raise DataError(f"{path}: not a readable mask file ({err})") from err
@@ -121,27 +136,48 @@ class Mask:
 
 def make_mask(n_items: int, modalities: list[str], rate: float, setting: str = "single",
               target: str | None = None, seed: int = 0,
-              natural: Mapping[str, np.ndarray] | None = None, eligible: np.ndarray | None = None) -> Mask:
+              natural: Mapping[str, np.ndarray] | None = None, eligible: np.ndarray | None = None,
+              mechanism: str = "mcar", strength: float = 0.0, score: ItemScore | None = None) -> Mask:
     """Draw a missing-modality mask (see the module docstring for the exact semantics).
 
-    `natural[name]` is the *presence* array of a modality in the data (False = content absent);
-    `eligible` optionally restricts which items may be masked synthetically. `rate` must lie in
-    (0, 1); 0 is allowed only with `natural` (natural missingness alone).
+    Parameters
+    ----------
+    natural : the *presence* array of each modality in the data (False = content absent).
+    eligible : optionally restricts which items may be masked synthetically.
+    rate : in (0, 1); 0 is allowed only with `natural` (natural missingness alone).
+    mechanism, strength, score : the missingness mechanism, its strength and its item score
+        s_i per draw (`mechanisms.mechanism_scores`; needed unless mcar).
     """
     names = list(dict.fromkeys(str(m) for m in modalities))
     target = _check_config(names, rate, setting, target, natural)
+    mechanism = check_mechanism(mechanism, "make_mask")
+    strength = check_strength(mechanism, strength, "make_mask")
+    if mechanism != "mcar" and score is None:
+        raise ConfigError(f"make_mask: mechanism {mechanism!r} needs its item scores (mechanisms.mechanism_scores)")
+
+    def log_weight(draw: list[str]) -> np.ndarray | None:  # strength * s_i of one draw's candidates
+        if mechanism == "mcar":
+            return None
+        values = np.asarray(score(draw), dtype=np.float64)
+        if values.shape != (n_items,):
+            raise DataError(f"make_mask: mechanism {mechanism!r} scored {values.shape} items, expected ({n_items},)")
+        return strength * values
+
     n_items = int(n_items)
     absent = {n: _natural_absent(natural, n, n_items) for n in names}
     allowed = np.ones(n_items, bool) if eligible is None else _bool_array(eligible, n_items, "eligible")
     missing = dict(absent)
     if rate > 0:
         if setting == "same":
-            chosen = _draw(n_items, allowed & ~np.logical_or.reduce(list(absent.values())), rate, seed, "same")
+            chosen = _draw(n_items, allowed & ~np.logical_or.reduce(list(absent.values())), rate, seed, "same",
+                           log_weight(names))
             missing = {n: absent[n] | chosen for n in names}
         else:
             for name in ([target] if setting == "single" else names):
-                missing[name] = absent[name] | _draw(n_items, allowed & ~absent[name], rate, seed, f"modality:{name}")
-    return Mask(missing=missing, setting=setting, rate=float(rate), seed=int(seed), target=target, natural=absent)
+                missing[name] = absent[name] | _draw(n_items, allowed & ~absent[name], rate, seed, f"modality:{name}",
+                                                     log_weight([name]))
+    return Mask(missing=missing, setting=setting, rate=float(rate), seed=int(seed), target=target, natural=absent,
+                mechanism=mechanism, strength=strength)
 
 
 def apply_mask(modalities: Mapping[str, Modality], mask: Mask) -> dict[str, Modality]:
@@ -203,10 +239,15 @@ def _bool_array(values: np.ndarray, n_items: int, what: str) -> np.ndarray:
     return arr
 
 
-def _draw(n_items: int, candidates: np.ndarray, rate: float, seed: int, stream: str) -> np.ndarray:
-    """Mask round(rate * #candidates) candidates: those with the lowest seeded random priority."""
+def _draw(n_items: int, candidates: np.ndarray, rate: float, seed: int, stream: str,
+          log_weight: np.ndarray | None = None) -> np.ndarray:
+    """Mask round(rate * #candidates) candidates: those with the lowest seeded random priority, or
+    with `log_weight` (strength * s_i) the lowest key log(-log(1 - u)) - log_weight (`mechanisms`)."""
     rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(zlib.crc32(stream.encode()),)))
     priority = rng.random(n_items)
+    if log_weight is not None:
+        with np.errstate(divide="ignore"):  # u = 0 gives key -inf: first, as its weighted key (1 - u)^(1/w) = 1
+            priority = np.log(-np.log1p(-priority)) - log_weight
     pool = np.flatnonzero(candidates)
     count = int(round(rate * len(pool)))
     chosen = np.zeros(n_items, bool)

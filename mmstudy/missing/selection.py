@@ -51,11 +51,11 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
 def choose_by_reconstruction(modalities: dict[str, Modality], split: Split, cfg, points: list[dict],
                              graph_cache=None) -> tuple[dict, list[dict]]:
     """(the setting that reconstructs hidden observed rows best, every setting's score)."""
-    mask = mask_for(modalities, cfg)
+    mask = mask_for(modalities, cfg, split)
     masked = apply_mask(modalities, mask) if mask is not None else dict(modalities)
     rows = holdout_rows(masked, split, cfg.mask_seed)
     hidden = {name: _hidden(mod, rows[name]) for name, mod in masked.items()}
-    plain = replace(cfg, setting="none", rate=0.0, grid={})
+    plain = replace(cfg, setting="none", rate=0.0, grid={}, mechanism="mcar", strength=0.0)
     scores = []
     for params in points:
         filled = handle_missing(hidden, split, plain, {**cfg.params, **params}, graph_cache=graph_cache).modalities

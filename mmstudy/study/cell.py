@@ -9,6 +9,7 @@ from ..config import as_plain, check_keys, check_value, from_mapping
 from ..errors import ConfigError
 from ..hashing import fingerprint
 from ..missing.imputers import resolve_strategy
+from ..missing.mechanisms import check_mechanism, check_strength, strength_value
 from ..registry import Registry
 from ..training import TrainConfig
 
@@ -23,7 +24,7 @@ for _phase in ("train_and_test", "serving", "new_items"):
 # Fields added after results folders existed: left out of a cell's plain form (and so of its
 # fingerprint) while they hold their defaults, so every earlier cell keeps its fingerprint.
 LATER_DEFAULTS = {("control",): "", ("missing", "phase"): "train_and_test", ("missing", "cold_share"): 0.0,
-                  ("missing", "select"): "retrain"}
+                  ("missing", "select"): "retrain", ("missing", "mechanism"): "mcar", ("missing", "strength"): 0.0}
 IMPUTER_SELECTION = ("retrain", "reconstruction")
 CELL_CONTROLS = ("", "noise")
 
@@ -56,6 +57,9 @@ class MissingConfig:
     same (every modality on the same items) | independent (each modality on its own draw).
     `strategy`: `dropped` or an imputer name. `grid` lists imputer hyper-parameter values to
     choose from on the validation metric; `graph_k` is the co-interaction graph's top-k.
+    `mechanism` (mcar | popularity | content) and `strength` (0-10) choose which items the
+    synthetic mask takes first (`missing.mechanisms`); at their defaults (mcar, 0) they are left out
+    of `Cell.to_dict()` and the fingerprint, so cells written before mechanisms keep theirs.
     """
 
     setting: str = "none"
@@ -71,6 +75,8 @@ class MissingConfig:
     phase: str = "train_and_test"  # when content is missing: train_and_test | serving | new_items
     cold_share: float = 0.0  # new_items: the share of items held out of training entirely
     select: str = "retrain"  # imputer grid: retrain per setting (validation) | reconstruction (no retraining)
+    mechanism: str = "mcar"  # who loses content: mcar | popularity | content (missing.mechanisms)
+    strength: float = 0.0  # how strongly the mechanism favours its items (0: the mcar order)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phase", PHASES.canonical(self.phase))
@@ -81,6 +87,12 @@ class MissingConfig:
                               f"got {self.cold_share} for phase {self.phase!r}")
         if self.setting not in MASK_SETTINGS:
             raise ConfigError(f"missing.setting: unknown setting {self.setting!r}; expected one of {MASK_SETTINGS}")
+        object.__setattr__(self, "mechanism", check_mechanism(self.mechanism, "missing.mechanism"))
+        strength = strength_value(self.strength, "missing.strength")  # a float: 2 and 2.0 fingerprint alike
+        if self.setting in ("none", "natural") and (self.mechanism, strength) != ("mcar", 0.0):
+            raise ConfigError(f"missing: setting {self.setting!r} draws no synthetic mask, so it takes no mechanism "
+                              f"or strength (got {self.mechanism!r}, strength {strength:g})")
+        object.__setattr__(self, "strength", check_strength(self.mechanism, strength, "missing.strength"))
         if self.setting in ("single", "same", "independent") and not 0 < self.rate < 1:
             raise ConfigError(f"missing.rate must lie in (0, 1) for setting {self.setting!r}, got {self.rate}")
         if self.graph_k < 1:

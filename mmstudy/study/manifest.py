@@ -126,6 +126,18 @@ class GraphRecord(Record):
 
 
 @dataclass(frozen=True)
+class WhoIsMissing(Record):
+    """A mask over the training-popularity deciles (`missing.profile`; index 0 = the most popular
+    tenth of the catalogue): items per decile and, per modality, its synthetic draw's candidates and
+    masked items and the items without it in the data."""
+
+    items: list = field(default_factory=list)
+    candidates: dict = field(default_factory=dict)
+    masked: dict = field(default_factory=dict)
+    natural: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class MissingRecord(Record):
     """How modalities were masked and handled (empty for a model that reads no modality)."""
 
@@ -133,6 +145,9 @@ class MissingRecord(Record):
     rate: float | None = optional()
     strategy: str | None = optional()
     mask_checksum: str | None = optional()
+    mechanism: str | None = optional()  # how the synthetic mask was drawn (absent: before mechanisms, mcar)
+    strength: float | None = optional()
+    who_is_missing: WhoIsMissing | None = nested(WhoIsMissing, optional=True)
     natural_missing: dict | None = optional()  # items without the modality before any masking
     missing_items: dict | None = optional()  # ... and after masking (the rows the strategy handled)
     dropped: dict | None = optional()  # what `dropped` removed (items, interactions, users)

@@ -58,3 +58,14 @@ def test_reconstruction_selection_trains_the_recommender_once(monkeypatch):
     executor.run_cell(cell.with_(missing=MissingConfig(**miss)), ws)  # retrain: one training per setting
     assert len(fits) == 4
     assert cell.with_(missing=MissingConfig(**miss)).fingerprint != by_reconstruction.manifest.cell.fingerprint
+
+
+def test_reconstruction_selection_hides_rows_under_the_cells_own_mechanism(data):
+    dataset, split = data
+    cfg = MissingConfig(setting="same", rate=0.5, strategy="propagation", graph_k=10, mechanism="popularity",
+                        strength=2)
+    chosen, scores = choose_by_reconstruction(dataset.modalities, split, cfg, [{"hops": 1}, {"hops": 2}])
+    assert len(scores) == 2 and chosen in ({"hops": 1}, {"hops": 2})
+    masked = apply_mask(dataset.modalities, mask_for(dataset.modalities, cfg, split))
+    mcar = apply_mask(dataset.modalities, mask_for(dataset.modalities, MissingConfig(setting="same", rate=0.5), split))
+    assert not np.array_equal(masked["image"].present, mcar["image"].present)  # the mechanism's mask, not mcar's

@@ -4,7 +4,6 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from mmstudy.config import as_plain
 from mmstudy.data.modality import Modality
 from mmstudy.data.split import Split
 from mmstudy.errors import ConfigError
@@ -152,7 +151,7 @@ def test_bad_fusion_blocks_name_the_problem(mapping, message):
 
 def test_empty_fusion_keeps_existing_cell_fingerprints():
     cell = Cell(model="VBPR", seed=3, labels={"x": 1})
-    legacy = {k: v for k, v in as_plain(cell).items() if k not in ("labels", "fusion")}  # the pre-fusion layout
+    legacy = {k: v for k, v in cell.to_dict().items() if k not in ("labels", "fusion")}  # the pre-fusion layout
     legacy["data"] = {k: v for k, v in legacy["data"].items() if k != "features" or v}  # (another optional key)
     assert cell.fingerprint == fingerprint(legacy)
     fused = cell.with_(fusion={"point": "early", "operator": "concat"})

@@ -39,3 +39,36 @@ def test_defaults_are_a_plain_run():
     cell = Cell()
     assert cell.data == DataConfig() and cell.missing == MissingConfig()
     assert cell.missing.setting == "none"
+
+
+def test_mechanism_and_strength_are_left_out_at_their_defaults():
+    """Cells written before mechanisms keep their dict and fingerprint (see the v1 fixtures too)."""
+    plain = {"model": "VBPR", "missing": {"setting": "same", "rate": 0.3, "strategy": "mean"}}
+    mcar = Cell.from_dict(plain)
+    explicit = Cell.from_dict({**plain, "missing": {**plain["missing"], "mechanism": "MCAR", "strength": 0}})
+    assert "mechanism" not in mcar.to_dict()["missing"] and "strength" not in mcar.to_dict()["missing"]
+    assert explicit.to_dict() == mcar.to_dict() and explicit.fingerprint == mcar.fingerprint
+    biased = Cell.from_dict({**plain, "missing": {**plain["missing"], "mechanism": "popularity", "strength": 2}})
+    assert (biased.missing.mechanism, biased.missing.strength) == ("popularity", 2.0)
+    assert biased.to_dict()["missing"]["strength"] == 2.0 and biased.fingerprint != mcar.fingerprint
+    again = Cell.from_dict(biased.to_dict())
+    assert again.fingerprint == biased.fingerprint
+    as_float = Cell.from_dict({**plain, "missing": {**plain["missing"], "mechanism": "popularity", "strength": 2.0}})
+    assert as_float.fingerprint == biased.fingerprint  # 2 and 2.0 are one configuration
+
+
+@pytest.mark.parametrize("missing, message", [
+    ({"setting": "same", "rate": 0.5, "mechanism": "popularty"},
+     "missing.mechanism: unknown missingness mechanism 'popularty'. Did you mean 'popularity'?"),
+    ({"setting": "same", "rate": 0.5, "mechanism": "content", "strength": -0.5}, "strength -0.5 is negative"),
+    ({"setting": "same", "rate": 0.5, "mechanism": "content", "strength": float("nan")}, "got nan"),
+    ({"setting": "same", "rate": 0.5, "mechanism": "content", "strength": "high"}, "got 'high'"),
+    ({"setting": "same", "rate": 0.5, "mechanism": "content", "strength": 11}, "above the maximum 10"),
+    ({"setting": "same", "rate": 0.5, "strength": 1}, "mechanism 'mcar' takes no strength"),
+    ({"setting": "natural", "strength": 1}, "setting 'natural' draws no synthetic mask"),
+    ({"setting": "natural", "mechanism": "popularity"}, "setting 'natural' draws no synthetic mask"),
+    ({"setting": "none", "mechanism": "content", "strength": 1}, "setting 'none' draws no synthetic mask"),
+])
+def test_bad_mechanisms_are_config_errors(missing, message):
+    with pytest.raises(ConfigError, match=message):
+        Cell.from_dict({"missing": missing})

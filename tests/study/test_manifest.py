@@ -86,3 +86,14 @@ def test_study_manifest_reads_spec_section_and_failures():
     study = StudyManifest.from_dict(plain)
     assert study.kind == "missing" and study.name == "v1-missing" and study.section["reference"] == "zeros"
     assert study.failed == {} and len(study.cells) == 10 and study.to_dict() == plain
+
+
+def test_missing_record_types_the_mechanism_and_who_is_missing():
+    plain = {"setting": "same", "rate": 0.5, "strategy": "zeros", "mask_checksum": "abc", "mechanism": "popularity",
+             "strength": 2.0, "who_is_missing": {"items": [2, 2], "candidates": {"text": [2, 1]},
+                                                 "masked": {"text": [0, 1]}, "natural": {"text": [0, 1]}}}
+    record = MissingRecord.from_dict(plain)
+    assert record.mechanism == "popularity" and record.who_is_missing.masked == {"text": [0, 1]}
+    assert record.to_dict() == plain
+    old = MissingRecord.from_dict({"setting": "same", "rate": 0.5, "strategy": "zeros", "mask_checksum": "abc"})
+    assert old.mechanism is None and old.who_is_missing is None and "who_is_missing" not in old.to_dict()

@@ -2,8 +2,8 @@
 
 When some items lack a modality, how much does each way of handling it cost, for which models,
 at which missing rates, and which differences are real? The study file's `missing:` section
-(`design.MissingSection`) crosses masking settings, rates and strategies (`dropped` and the
-imputers); each multimodal model is paired with its CF counterpart. Default study file:
+(`design.MissingSection`) crosses missingness mechanisms, masking settings, rates and strategies
+(`dropped` and the imputers); each multimodal model is paired with its CF counterpart. Default study file:
 studies/missing-quick.yaml on the embedded synthetic dataset.
 """
 from __future__ import annotations

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from ...config import check_unique
 from ...errors import ConfigError
 from ...missing.imputers import resolve_strategy
 from ...missing.masking import parse_setting
+from ...missing.mechanisms import MechanismChoice
 from ...models import MODELS
 from ...study.cell import Cell, MissingConfig
 from ...study.spec import StudySpec
@@ -21,11 +22,14 @@ class MissingSection:
     """The `missing:` section of a study file.
 
     settings: `same`, `independent`, `single:<modality>` or `natural`; rates in (0, 1);
+    mechanisms: which items the masks take first (`missing.mechanisms`): names or
+    {name: popularity, strength: 2.0} mappings (a bare popularity/content name: strength 1);
     strategies: `dropped` and imputer names; reference: the strategy others are compared with;
     grids: imputer hyper-parameter values chosen on validation, per strategy.
     """
 
     settings: tuple[str, ...] = ("same",)
+    mechanisms: tuple[Any, ...] = ("mcar",)
     rates: tuple[float, ...] = DEFAULT_RATES
     strategies: tuple[str, ...] = ("dropped", "zeros", "mean", "propagation")
     reference: str = "zeros"
@@ -46,6 +50,21 @@ class MissingSection:
         for rate in self.rates:
             if not 0 < float(rate) < 1:
                 raise ConfigError(f"missing.rates: {rate} is outside (0, 1)")
+        object.__setattr__(self, "mechanisms", parse_mechanisms(self.mechanisms))
+
+
+def parse_mechanisms(entries: Any) -> tuple[MechanismChoice, ...]:
+    """The section's mechanisms, checked: each known, its strength in range, none listed twice."""
+    if isinstance(entries, (str, Mapping)):
+        entries = (entries,)
+    if not isinstance(entries, (tuple, list)) or not entries:
+        raise ConfigError(f"missing.mechanisms: list at least one mechanism (e.g. [mcar]), got {entries!r}")
+    choices = tuple(entry if isinstance(entry, MechanismChoice) else
+                    MechanismChoice.parse(entry, f"missing.mechanisms[{i}]") for i, entry in enumerate(entries))
+    labels = [c.label for c in choices]
+    if twice := sorted({label for label in labels if labels.count(label) > 1}):
+        raise ConfigError(f"missing.mechanisms: {twice[0]!r} is listed twice")
+    return choices
 
 
 def study_cells(spec: StudySpec, section: MissingSection) -> list[Cell]:
@@ -53,8 +72,24 @@ def study_cells(spec: StudySpec, section: MissingSection) -> list[Cell]:
     return missing_cells(spec, section, list(Workspace().dataset(spec.data).modalities))
 
 
+def masks(section: MissingSection, modalities: list[str]) -> Iterator[tuple[dict, dict]]:
+    """(MissingConfig keywords, labels) of every mask the study draws at each seed: mechanism x
+    setting x rate; the setting `natural` (the data's own gaps: no mechanism) once, labelled
+    mechanism 'natural'."""
+    for index, choice in enumerate(section.mechanisms):
+        for setting in section.settings:
+            kind, target = parse_setting(setting, modalities)
+            if kind == "natural" and index:
+                continue
+            drawn = {} if kind == "natural" else {"mechanism": choice.name, "strength": choice.strength}
+            for rate in ((0.0,) if kind == "natural" else section.rates):
+                yield ({"setting": kind, "rate": float(rate), "target": target, "natural": section.natural, **drawn},
+                       {"mechanism": "natural" if kind == "natural" else choice.label, "setting": setting,
+                        "rate": float(rate)})
+
+
 def missing_cells(spec: StudySpec, section: MissingSection, modalities: list[str]) -> list[Cell]:
-    """Expand dataset x model x setting x rate x strategy x seed, plus CF counterparts."""
+    """Expand dataset x model x mechanism x setting x rate x strategy x seed, plus CF counterparts."""
     cells: list[Cell] = []
     common = "dropped" in [s.lower() for s in section.strategies]
     for model in spec.models:
@@ -62,18 +97,14 @@ def missing_cells(spec: StudySpec, section: MissingSection, modalities: list[str
         if not cls.multimodal:
             raise ConfigError(f"study {spec.name!r}: model {model!r} uses no modality; list multimodal models "
                               "(their CF counterparts are added automatically)")
-        for setting in section.settings:
-            kind, target = parse_setting(setting, modalities)
-            rates = (0.0,) if kind == "natural" else section.rates
-            for rate in rates:
-                for strategy in section.strategies:
-                    for seed in spec.seeds:
-                        missing = MissingConfig(setting=kind, rate=float(rate), target=target, mask_seed=seed,
-                                                natural=section.natural, strategy=strategy,
-                                                grid=dict(section.grids.get(strategy, {})),
-                                                graph_k=section.graph_k, common_items=common)
-                        cells.append(_cell(spec, model, seed, missing, {
-                            "role": "multimodal", "setting": setting, "rate": float(rate), "strategy": strategy}))
+        for mask, labels in masks(section, modalities):
+            for strategy in section.strategies:
+                for seed in spec.seeds:
+                    missing = MissingConfig(**mask, mask_seed=seed, strategy=strategy,
+                                            grid=dict(section.grids.get(strategy, {})),
+                                            graph_k=section.graph_k, common_items=common)
+                    cells.append(_cell(spec, model, seed, missing, {
+                        "role": "multimodal", **labels, "strategy": strategy}))
     if section.cf_counterparts:
         cells += _cf_cells(spec, section, modalities, common)
     return cells
@@ -88,18 +119,14 @@ def _cf_cells(spec: StudySpec, section: MissingSection, modalities: list[str], c
             continue
         seen.add(cf)
         for seed in spec.seeds:
-            out.append(_cell(spec, cf, seed, MissingConfig(),
-                             {"role": "cf", "setting": "none", "rate": 0.0, "strategy": "none"}))
+            out.append(_cell(spec, cf, seed, MissingConfig(), {"role": "cf", "mechanism": "none", "setting": "none",
+                                                               "rate": 0.0, "strategy": "none"}))
         if not common:
             continue
-        for setting in section.settings:
-            kind, target = parse_setting(setting, modalities)
-            for rate in ((0.0,) if kind == "natural" else section.rates):
-                for seed in spec.seeds:
-                    missing = MissingConfig(setting=kind, rate=float(rate), target=target, mask_seed=seed,
-                                            natural=section.natural, strategy="dropped")
-                    out.append(_cell(spec, cf, seed, missing, {"role": "cf", "setting": setting,
-                                                               "rate": float(rate), "strategy": "dropped"}))
+        for mask, labels in masks(section, modalities):
+            for seed in spec.seeds:
+                missing = MissingConfig(**mask, mask_seed=seed, strategy="dropped")
+                out.append(_cell(spec, cf, seed, missing, {"role": "cf", **labels, "strategy": "dropped"}))
     return out
 
 
@@ -112,8 +139,18 @@ def _cell(spec: StudySpec, model: str, seed: int, missing: MissingConfig, labels
 
 def reference_cells(cells: list[Cell], section: MissingSection) -> list[Cell]:
     """The study's reference configuration (for its controls): the reference strategy under the first
-    setting at its lowest rate, for every multimodal model and seed."""
+    mechanism and setting at its lowest rate, for every multimodal model and seed."""
     setting = section.settings[0]
     rate = 0.0 if setting == "natural" else float(min(section.rates))
+    mechanism = "natural" if setting == "natural" else section.mechanisms[0].label
     return [c for c in cells if c.labels.get("role") == "multimodal" and c.labels["setting"] == setting
-            and c.labels["rate"] == rate and c.labels["strategy"] == section.reference]
+            and c.labels["rate"] == rate and c.labels["strategy"] == section.reference
+            and c.labels["mechanism"] == mechanism]
+
+
+def mechanism_label(labels: Mapping[str, Any]) -> str:
+    """A cell's `mechanism` label; cells written before mechanisms have none: their synthetic masks
+    were mcar, the data's own gaps are 'natural' and a CF model's full data 'none'."""
+    if isinstance(labels.get("mechanism"), str):  # (a table of mixed folders holds NaN where absent)
+        return labels["mechanism"]
+    return {"none": "none", "natural": "natural"}.get(str(labels.get("setting")), "mcar")
