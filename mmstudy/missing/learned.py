@@ -53,8 +53,11 @@ def fit_view(modalities: Mapping[str, Modality], items: np.ndarray) -> dict[str,
 def expected_fit_rows(truth: Mapping[str, Modality], missing: Mapping[str, np.ndarray] | None,
                       train: sp.spmatrix) -> dict[str, dict]:
     """Per modality, the `row_set` a learned imputer must fit on, from the modalities before masking,
-    the mask's `missing` arrays (None: nothing masked) and the train part alone."""
-    items = training_items(train)
+    the mask's `missing` arrays (None: nothing masked) and the train part alone (its own count of
+    training interactions per item, independent of what the imputers use)."""
+    csc = sp.csc_matrix(train)
+    csc.eliminate_zeros()
+    items = np.diff(csc.indptr) > 0
     out = {}
     for name, modality in truth.items():
         masked = missing.get(name) if missing is not None else None
