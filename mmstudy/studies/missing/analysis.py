@@ -10,6 +10,7 @@ from ...analysis.groups import seed_groups, summary_table
 from ...analysis.pairing import GroupPair, compare_groups
 from ...study.manifest import CellManifest
 from ...study.results import StudyResults
+from .imputation_quality import imputation_quality_tables
 
 FACTORS = ["model", "setting", "strategy", "rate"]
 
@@ -114,6 +115,7 @@ def analyse_missing(results: StudyResults) -> dict[str, pd.DataFrame]:
     tables["dropped_losses"] = dropped_losses(results)
     tables["homophily"] = homophily(results)
     tables["imputer_settings"] = chosen_imputer_params(results)
+    tables.update(imputation_quality_tables(results, strategy_pairs(cells, reference), analysis.metric))
     return tables
 
 

@@ -8,6 +8,7 @@ from ...report.summary import claim_count, summarize_comparisons
 from ...report.tables import comparison_table, format_mean_ci
 from ...report.writer import StudyReport, slug
 from ...study.results import StudyResults
+from .imputation_quality import quality_pages
 
 
 def pages(rep: StudyReport, results: StudyResults, tables: dict[str, pd.DataFrame]) -> None:
@@ -42,6 +43,7 @@ def pages(rep: StudyReport, results: StudyResults, tables: dict[str, pd.DataFram
               losses_shown(tables["dropped_losses"]))
     rep.table("homophily", tables["homophily"], "Feature homophily of the training co-interaction graph")
     rep.table("imputer_settings", tables["imputer_settings"], "Imputer settings chosen on validation")
+    quality_pages(rep, tables)
 
 
 def summary(results: StudyResults, tables: dict[str, pd.DataFrame]) -> list[str]:
