@@ -53,12 +53,12 @@ CHECK_EVERY = 5  # epochs between held-out checks
 @dataclass(frozen=True)
 class _Autoencoder(LearnedImputer):
     """Shared hyper-parameters, training and imputation of the two autoencoders."""
-    hidden: int = 64
-    epochs: int = 100
+    uses_graph: ClassVar[bool] = False
+    hidden: int = 64  # width of the hidden layer
+    epochs: int = 100  # most training epochs (the best held-out state is kept)
     lr: float = 0.01
     weight_decay: float = 0.0
-    drop: float = 0.5
-    uses_graph: ClassVar[bool] = False
+    drop: float = 0.5  # share of rows hiding their content per epoch
     param_grid: ClassVar[dict[str, list]] = {"hidden": [64, 256], "epochs": [50, 100, 200],
                                              "weight_decay": [0.0, 1e-4]}
 

@@ -26,6 +26,11 @@ matrix, keeps its top-k entries per column and then propagates with clamping; he
 is applied implicitly (`hops` series terms, sparse products only). A missing item that no observed
 item reaches within `hops` hops (isolated, or only masked neighbours) gets the observed mean and
 is counted in ``info["fallback_items"]``.
+
+Learned imputers (`cross_modal`, `autoencoder`, `graph_autoencoder`) live in their own modules and
+fit on the training-observed rows of an `ImputationContext` (`mmstudy.missing.learned`);
+``modality_dropout`` fills zeros and asks the model to drop content rows while it trains
+(`content_dropout`, `mmstudy.schema.content_dropout`).
 """
 from __future__ import annotations
 

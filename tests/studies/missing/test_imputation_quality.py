@@ -14,13 +14,6 @@ from mmstudy.studies.missing.imputation_quality import cell_gains, quality_rows,
 from mmstudy.study.results import StudyResults
 
 
-@pytest.fixture
-def study(tiny_missing_study, tmp_path):
-    folder = tmp_path / "study"
-    shutil.copytree(tiny_missing_study, folder)
-    return folder
-
-
 def test_the_quality_table_holds_every_imputing_strategy_and_modality(tiny_missing_study):
     table = pd.read_csv(tiny_missing_study / "tables" / "imputation_quality.csv")
     assert list(table.columns) == ["strategy", "setting", "rate", "modality", "n_cells", "rows", "cosine", "rse"]
@@ -77,7 +70,8 @@ def test_the_table_groups_by_mechanism_only_when_the_study_labels_one():
     assert list(by_mechanism.columns[:4]) == ["strategy", "setting", "rate", "mechanism"]
 
 
-def test_verify_recomputes_the_quality_numbers(study):
+def test_verify_recomputes_the_quality_numbers(tiny_missing_study, tmp_path):
+    study = shutil.copytree(tiny_missing_study, tmp_path / "copy")
     problems, _ = verify(study)
     assert problems == []
     cell = next(p for p in (study / "cells").iterdir()
