@@ -2,7 +2,6 @@
 nothing dropped at evaluation, switched on for a whole model from its input."""
 from dataclasses import replace
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
