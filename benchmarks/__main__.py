@@ -1,6 +1,7 @@
 """`python -m benchmarks [suite ...]`: run benchmark suites, print tables, write JSON to
 benchmarks/results/. Suites: models (Last.fm-2K per-model speed/accuracy vs the reference),
-scale (Amazon-Elec shape on CPU), imputation (graph + imputers at 20k items), evaluation."""
+scale (Amazon-Elec shape on CPU), imputation (graph + imputers at 20k items), imputation_quality
+(every strategy vs the truth; learned imputers' fit times), evaluation."""
 from __future__ import annotations
 
 import sys
@@ -9,6 +10,7 @@ SUITES = {
     "models": "benchmarks.models",
     "scale": "benchmarks.scale",
     "imputation": "benchmarks.imputation",
+    "imputation_quality": "benchmarks.imputation_quality",
     "evaluation": "benchmarks.evaluation_bench",
 }
 

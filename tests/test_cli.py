@@ -73,8 +73,9 @@ TINY = ["--set", "data.options.n_users=80", "--set", "data.options.n_items=60", 
     ("seed=1.5", "--set.seed must be an integer, got 1.5"),
     ("seed=true", "--set.seed must be an integer, got True"),
     ("cutoffs=[0,20]", "--set.cutoffs must be positive integers, got [0, 20]"),
-    ("missing.strategy=meen", "--set: unknown missing-modality strategy 'meen'. Did you mean 'mean'? Known: dropped, "
-                              "heat, mean, neighbour_mean, ppr, propagation, random, random_matched, zeros."),
+    ("missing.strategy=meen", "--set: unknown missing-modality strategy 'meen'. Did you mean 'mean'? Known: "
+                              "autoencoder, cross_modal, dropped, graph_autoencoder, heat, mean, modality_dropout, "
+                              "neighbour_mean, ppr, propagation, random, random_matched, zeros."),
     ("missing=zeros", "--set.missing must be a mapping (key: value), got 'zeros'"),
 ])
 def test_bad_set_values_are_one_line_before_anything_runs(setting, message, capsys, tmp_path, monkeypatch):

@@ -3,7 +3,9 @@
 The mask is drawn on the full catalogue from (setting, rate, mask seed) alone, so every strategy
 and model compared at the same (rate, seed) sees identical masks. `dropped` removes items that
 miss any modality (with their interactions) from the split; imputers fill masked rows using a
-co-interaction graph built from the training interactions only.
+co-interaction graph built from the training interactions only; learned imputers fit on the
+training-observed rows only (`learned`). Synthetically masked rows are scored against their truth
+(`quality`); `modality_dropout` also asks the model to drop content rows while it trains.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ class HandledData:
     kept_items: np.ndarray | None = None  # catalogue indices kept by `dropped` (None: all kept)
     info: dict = field(default_factory=dict)
     complete_items: np.ndarray | None = None  # catalogue indices with every modality after masking
+    content_dropout: float = 0.0  # share of content rows the model drops per training epoch (modality_dropout)
 
 
 def missing_items(modalities: dict[str, Modality]) -> np.ndarray:
@@ -81,8 +84,10 @@ def handle_missing(modalities: dict[str, Modality], split: Split, cfg, params: d
     """Mask, then drop or impute according to `cfg` (a MissingConfig) with imputer `params`."""
     from .homophily import modality_homophily
     from .imputers import get_imputer
+    from .learned import ImputationContext, expected_fit_rows
     from .masking import apply_mask
     from .profile import mask_record
+    from .quality import imputation_quality
 
     if not modalities:  # a CF model: masks and imputers do not touch it
         note = "the model reads no modality: masking does not apply" if cfg.setting != "none" else ""
@@ -108,13 +113,21 @@ def handle_missing(modalities: dict[str, Modality], split: Split, cfg, params: d
                          "built_from": "train", "train_checksum": graph.train_checksum}
         info["homophily"] = modality_homophily(masked, graph)
     rng = np.random.default_rng([cfg.mask_seed, 7919])
+    context = ImputationContext(masked, split.train, seed=cfg.mask_seed) if imputer.needs_context else None
     filled = {}
     for name, mod in masked.items():
-        filled[name] = imputer.impute(mod, graph, rng) if (~mod.present).any() else mod
-    info["imputation"] = {k: {key: v for key, v in m.info.items() if key.startswith("imput") or key in
+        filled[name] = imputer.impute(mod, graph, rng, context=context) if (~mod.present).any() else mod
+    info["imputation"] = {k: {key: v for key, v in m.info.items() if key.startswith(("imput", "fit")) or key in
                               ("fallback_items", "params")} for k, m in filled.items()}
     info["imputer_params"] = dict(params)
-    return HandledData(filled, split, None, info, keep)
+    if context is not None:  # what a learned imputer must have fitted on, from the mask and train part alone
+        info["expected_fit_rows"] = expected_fit_rows(modalities, mask.missing if mask is not None else None,
+                                                      split.train)
+    if mask is not None:  # the truth of synthetically masked rows is known: score the imputation
+        info["quality"] = imputation_quality(modalities, filled, {k: mask.synthetic(k) for k in mask.missing})
+    if imputer.content_dropout:
+        info["content_dropout"] = imputer.content_dropout
+    return HandledData(filled, split, None, info, keep, content_dropout=imputer.content_dropout)
 
 
 def _graph(train: sp.csr_matrix, k: int, cache: dict | None):

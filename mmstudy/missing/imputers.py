@@ -26,6 +26,11 @@ matrix, keeps its top-k entries per column and then propagates with clamping; he
 is applied implicitly (`hops` series terms, sparse products only). A missing item that no observed
 item reaches within `hops` hops (isolated, or only masked neighbours) gets the observed mean and
 is counted in ``info["fallback_items"]``.
+
+Learned imputers (`cross_modal`, `autoencoder`, `graph_autoencoder`) live in their own modules and
+fit on the training-observed rows of an `ImputationContext` (`mmstudy.missing.learned`);
+``modality_dropout`` fills zeros and asks the model to drop content rows while it trains
+(`content_dropout`, `mmstudy.schema.content_dropout`).
 """
 from __future__ import annotations
 
@@ -56,27 +61,39 @@ class Imputer:
     needs_graph: ClassVar[bool] = False
     needs_rng: ClassVar[bool] = False
     needs_observed: ClassVar[bool] = True
+    needs_context: ClassVar[bool] = False  # learned imputers: the other modalities and the train part
     param_grid: ClassVar[dict[str, list]] = {}
 
     def params(self) -> dict:
         return dataclasses.asdict(self) if dataclasses.is_dataclass(self) else {}
 
+    @property
+    def content_dropout(self) -> float:
+        """Share of content rows dropped in every training epoch of the model (0: none)."""
+        return 0.0
+
     def impute(self, modality: Modality, graph: ItemGraph | None = None,
-               rng: np.random.Generator | None = None) -> Modality:
-        """The modality with its missing rows filled (observed rows untouched)."""
+               rng: np.random.Generator | None = None, context=None) -> Modality:
+        """The modality with its missing rows filled (observed rows untouched). `context` (an
+        `ImputationContext`) is what learned imputers fit on; the others ignore it."""
         self._check_inputs(modality, graph, rng)
         missing = ~modality.present
         fallback = np.zeros(int(missing.sum()), dtype=bool)
-        features = modality.features
+        features, extra = modality.features, {}
         if missing.any():
-            values, fallback = self._fill(modality, graph, rng)
+            values, fallback, extra = self._run(modality, graph, rng, context)
             if fallback.any():
                 values[fallback] = observed_mean(modality)
             features = features.copy()
             features[missing] = values
         return modality.with_features(features, present=np.ones(modality.n_items, dtype=bool),
                                       imputer=self.name, imputer_params=self.params(),
-                                      imputed_items=int(missing.sum()), fallback_items=int(fallback.sum()))
+                                      imputed_items=int(missing.sum()), fallback_items=int(fallback.sum()), **extra)
+
+    def _run(self, modality: Modality, graph: ItemGraph | None, rng: np.random.Generator | None,
+             context) -> tuple[np.ndarray, np.ndarray, dict]:
+        """(values, fallback flags, extra info to record); learned imputers fit here first."""
+        return (*self._fill(modality, graph, rng), {})
 
     def _fill(self, modality: Modality, graph: ItemGraph | None,
               rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
@@ -120,6 +137,26 @@ class Zeros(Imputer):
 
     def _fill(self, modality, graph, rng):
         return _no_fallback(np.zeros((int((~modality.present).sum()), modality.dim), dtype=np.float32))
+
+
+@register("modality_dropout", "modality_drop")
+@dataclass(frozen=True)
+class ModalityDropout(Zeros):
+    """Robustness training, not a filler: missing rows are zeros, and in every training epoch the
+    model sees a seeded share `rate` of the items' observed content rows zeroed as well (each
+    modality on its own draw; `mmstudy.schema.content_dropout`), so it learns not to rely on any
+    one modality. Evaluation never drops anything."""
+    rate: float = 0.3
+    param_grid: ClassVar[dict[str, list]] = {"rate": [0.1, 0.3, 0.5]}
+
+    def __post_init__(self) -> None:
+        if isinstance(self.rate, bool) or not isinstance(self.rate, (int, float)) or not 0.0 <= self.rate < 1.0:
+            raise ConfigError(f"modality_dropout rate (share of content rows dropped per epoch) must be in [0, 1), "
+                              f"got {self.rate!r}")
+
+    @property
+    def content_dropout(self) -> float:
+        return float(self.rate)
 
 
 @register("mean")

@@ -12,6 +12,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..hashing import fingerprint
 from ..registry import Registry
+from ..schema.content_dropout import configure_content_dropout
 
 MODELS: Registry[type["Recommender"]] = Registry("model")
 
@@ -33,6 +34,7 @@ class ModelInput:
     device: torch.device = torch.device("cpu")
     seed: int = 0
     cache: Any = None  # a mmstudy.models.cache.DerivedCache, or None for no caching
+    content_dropout: float = 0.0  # share of content rows dropped per training epoch (modality_dropout)
 
     @property
     def n_users(self) -> int:
@@ -154,7 +156,13 @@ def make_model(name: str, data: ModelInput, **params: Any) -> Recommender:
     cls = MODELS.get(name)
     with torch.random.fork_rng(devices=[]):  # deterministic initialisation, global RNG untouched
         torch.manual_seed(data.seed)
-        return cls(data, **params).to(data.device)
+        model = cls(data, **params).to(data.device)
+    if data.content_dropout:  # robustness training: every content module drops rows while training
+        widths = [int(f.shape[1]) for f in data.features.values()]
+        if not configure_content_dropout(model, data.content_dropout, widths, data.seed) and cls.multimodal:
+            raise ConfigError(f"content dropout (strategy 'modality_dropout') needs model {cls.__name__}'s content "
+                              "to pass through a ContentDropout module (e.g. FeatureProjection); it has none")
+    return model
 
 
 def dense_features(data: ModelInput, names: list[str] | None = None) -> list[torch.Tensor]:

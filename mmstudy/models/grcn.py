@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..schema.content_dropout import ContentDropout
 from ..tensors import gather_rows, normalize_rows, rows
 from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss
 from .graphs import interaction_edges
@@ -14,7 +15,7 @@ from .hyperparams import check_params
 from .layers import EdgeSet, pair_square_mean
 
 
-class RoutingTower(nn.Module):
+class RoutingTower(ContentDropout, nn.Module):
     """One modality's graph refiner (GRCN's CGCN).
 
     Items: c_i = normalize(lrelu(W f_i + b)); users: p_u = normalize(preference_u). Routing
@@ -33,7 +34,7 @@ class RoutingTower(nn.Module):
         self.preference = nn.Parameter(nn.init.xavier_normal_(torch.empty(n_users, dim)))
 
     def forward(self, edges: EdgeSet, n_routing: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        items = normalize_rows(F.leaky_relu(self.mlp(self.features)))
+        items = normalize_rows(F.leaky_relu(self.mlp(self.dropped(self.features))))
         users = normalize_rows(self.preference)
         for _ in range(n_routing):
             alpha = edges.softmax(edges.dot(users, items), by="row")

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..schema.content_dropout import ContentDropout
 from ..tensors import mean_square, normalize_rows
 from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss
 from .hyperparams import check_params
@@ -20,7 +21,7 @@ def xavier_linear(n_in: int, n_out: int) -> nn.Linear:
     return layer
 
 
-class ModalityGCN(nn.Module):
+class ModalityGCN(ContentDropout, nn.Module):
     """One modality's tower: x^0 = normalize([p_u ; MLP(f_i)]), then per layer l
     h = lrelu(A_mean x W_l), x_hat = lrelu(L_l x) + e_id, x^(l+1) = lrelu(G_l h + x_hat)."""
 
@@ -42,7 +43,8 @@ class ModalityGCN(nn.Module):
         """The tower's output at the field's last-layer nodes. (A x) W = A (x W) is aggregated first,
         so the layer's big transform runs only on its output nodes; the narrow own-node transform
         runs before the row gather (a 64-wide gather is cheaper than a 256-wide one)."""
-        items = self.mlp(self.features) if self.mlp is not None else self.features
+        features = self.dropped(self.features)
+        items = self.mlp(features) if self.mlp is not None else features
         x = normalize_rows(torch.cat([self.preference, items]))
         for layer, (conv, linear, gate) in enumerate(zip(self.conv, self.linear, self.gate)):
             h = F.leaky_relu(field.propagate(layer, x) @ conv)

@@ -45,7 +45,8 @@ def audit_study(manifests: Sequence[CellManifest | Mapping], comparisons: list[t
         raise ConfigError(f"min_seeds must be at least 1, got {min_seeds}")
     pairs = _pairs(_index(manifests), comparisons)
     return [check_same_split(pairs), check_test_once(manifests), check_selection(manifests),
-            check_graphs(manifests), check_protocol(manifests), check_budget(manifests, pairs),
+            check_graphs(manifests), check_learned_fits(manifests), check_protocol(manifests),
+            check_budget(manifests, pairs),
             check_convergence(manifests), check_seeds(manifests, min_seeds)]
 
 
@@ -115,6 +116,42 @@ def check_graphs(manifests: list[CellManifest]) -> AuditCheck:
     trains = sorted({_short(m.split.train_checksum) for m in graphed})
     return AuditCheck(name, True, f"all {len(graphed)} graph-imputed cells built their graph from the train "
                                   f"part (train checksum {', '.join(trains)} matches){dropped_note}")
+
+
+def check_learned_fits(manifests: list[CellManifest]) -> AuditCheck:
+    """Learned imputers fitted on exactly the training-observed rows: for every imputed modality, the
+    row set the imputer recorded equals the one `handle_missing` derived from the mask and the train
+    part (count and SHA-256 of the item indices)."""
+    name = "learned imputers fitted on training-observed rows"
+    learned = [m for m in manifests if m.missing.expected_fit_rows is not None or _fitted(m)]
+    if not learned:
+        return AuditCheck(name, True, "no cell uses a learned imputer")
+    issues = [i for m in learned for i in _fit_issues(m)]
+    if issues:
+        return AuditCheck(name, False, f"{len(issues)} problem(s) in {len(learned)} learned-imputer cells: "
+                                       + _listing(issues))
+    fits = sum(len(_fitted(m)) for m in learned)
+    return AuditCheck(name, True, f"all {len(learned)} learned-imputer cells fitted on exactly their training-observed "
+                                  f"rows ({fits} modality fits; counts and SHA-256 match the row sets derived from "
+                                  "the mask and the train part)")
+
+
+def _fitted(m: CellManifest) -> dict[str, dict]:
+    return {k: v for k, v in (m.missing.imputation or {}).items() if "fitted_rows_sha256" in v}
+
+
+def _fit_issues(m: CellManifest) -> list[str]:
+    expected, fitted = m.missing.expected_fit_rows or {}, _fitted(m)
+    if not expected:
+        return [f"{_name(m)}: manifest lacks the expected fit rows (missing.expected_fit_rows)"]
+    issues = [f"{_name(m)}: {k} was imputed without a fitted-row record" for k, v in (m.missing.imputation or {}).items()
+              if v.get("imputed_items") and k not in fitted]
+    for k, v in fitted.items():
+        want = expected.get(k) or {}
+        if (v.get("fitted_rows"), v["fitted_rows_sha256"]) != (want.get("rows"), want.get("sha256")):
+            issues.append(f"{_name(m)}: {k} fitted on {v.get('fitted_rows')} rows ({_short(v['fitted_rows_sha256'])}), "
+                          f"not the {want.get('rows')} training-observed rows ({_short(want.get('sha256'))})")
+    return issues
 
 
 def check_protocol(manifests: list[CellManifest]) -> AuditCheck:

@@ -17,15 +17,17 @@ import torch
 from torch import nn
 
 from ..tensors import rows
+from .content_dropout import ContentDropout
 
 
-class FeatureProjection(nn.Module):
+class FeatureProjection(ContentDropout, nn.Module):
     """Linear projection of an (n_items x d) feature matrix to `dim` columns.
 
     `trainable=True` fine-tunes a private copy of the features (the caller's tensor is never
     modified); otherwise they are a constant buffer. `init="xavier_normal"` initialises the weight
     with Xavier-normal and a zero bias (MMRec's `xavier_normal_initialization`); `None` keeps
-    torch's default Linear initialisation.
+    torch's default Linear initialisation. In training mode, rows may be dropped for robustness
+    training (`content_dropout`, off unless the model input asks for it).
     """
 
     def __init__(self, features: torch.Tensor, dim: int, *, trainable: bool = False,
@@ -46,11 +48,11 @@ class FeatureProjection(nn.Module):
     def forward(self, items: torch.Tensor | None = None) -> torch.Tensor:
         """Projected features of `items` (all items when None), shape (len(items) x dim)."""
         if items is None:
-            return self.linear(self.features)
+            return self.linear(self.dropped(self.features))
         if len(items) >= self.features.shape[0]:  # the batch covers most of the catalogue anyway
-            return rows(self.linear(self.features), items)
+            return rows(self.linear(self.dropped(self.features)), items)
         unique, inverse = torch.unique(items, return_inverse=True)
-        return rows(self.linear(rows(self.features, unique)), inverse)
+        return rows(self.linear(self.dropped(rows(self.features, unique), unique)), inverse)
 
 
 def concat_features(data, names: list[str] | None = None) -> torch.Tensor:

@@ -93,7 +93,8 @@ def train_component(comp: Component, handled: HandledData, cell: Cell, train: Tr
     data = model_input(replace(handled, modalities={m: handled.modalities[m] for m in comp.modalities}),
                        cell.seed, train.device, ws.derived)
     key = fingerprint({"model": comp.model, "params": comp.params, "grid": grid, "train": train.as_dict(),
-                       "split": handled.split.checksum, "features": sorted(data.feature_keys.items())})
+                       "split": handled.split.checksum, "features": sorted(data.feature_keys.items()),
+                       "content_dropout": data.content_dropout})
     if key in _TRAINED:
         _TRAINED.move_to_end(key)
         state, summary, curve = _TRAINED[key]

@@ -153,9 +153,12 @@ class MissingRecord(Record):
     dropped: dict | None = optional()  # what `dropped` removed (items, interactions, users)
     graph: GraphRecord | None = nested(GraphRecord, optional=True)
     homophily: dict | None = optional()
-    imputation: dict | None = optional()
+    imputation: dict | None = optional()  # per modality: imputer, params, counts (learned: fitted_rows + SHA-256)
     imputer_params: dict | None = optional()
     imputer_selection: dict | None = optional()  # how the imputer grid was decided (reconstruction scores)
+    expected_fit_rows: dict | None = optional()  # learned imputers: {modality: {rows, sha256}} from mask + train
+    quality: dict | None = optional()  # {modality: {rows, cosine, rse}} of synthetically masked rows vs truth
+    content_dropout: float | None = optional()  # modality_dropout: share of content rows dropped per epoch
     note: str | None = optional()
 
     def to_dict(self) -> dict[str, Any]:

@@ -92,7 +92,7 @@ def model_input(handled: HandledData, seed: int, device: str, cache: DerivedCach
                       features={k: torch.from_numpy(m.features).to(dev) for k, m in mods.items()},
                       present={k: torch.from_numpy(m.present).to(dev) for k, m in mods.items()},
                       feature_keys={k: m.fingerprint() for k, m in mods.items()},
-                      device=dev, seed=seed, cache=cache)
+                      device=dev, seed=seed, cache=cache, content_dropout=handled.content_dropout)
 
 
 def grid_points(grid: Mapping[str, Any]) -> list[dict]:

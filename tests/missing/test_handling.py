@@ -65,3 +65,28 @@ def test_models_without_modalities_are_untouched_and_told_so(data):
     out = handle_missing({}, split, MissingConfig(setting="same", rate=0.5), {})
     assert out.split is split and out.modalities == {}
     assert "does not apply" in out.info["note"]
+
+
+def test_learned_imputers_record_fit_rows_and_training_free_ones_do_not(data):
+    ds, split = data
+    cfg = dict(setting="independent", rate=0.4, mask_seed=2)
+    plain = handle_missing(ds.modalities, split, MissingConfig(**cfg, strategy="propagation"), {})
+    assert "expected_fit_rows" not in plain.info
+    assert not any(k.startswith("fitted") for v in plain.info["imputation"].values() for k in v)
+    learned = handle_missing(ds.modalities, split, MissingConfig(**cfg, strategy="cross_modal"), {"alpha": 1.0})
+    assert set(learned.info["expected_fit_rows"]) == set(ds.modalities)
+    assert learned.info["imputer_params"] == {"alpha": 1.0}
+    assert all({"fitted_rows", "fitted_rows_sha256", "fit_seconds"} <= set(v) for v in learned.info["imputation"].values())
+
+
+def test_modality_dropout_serves_zeros_and_asks_the_model_to_drop_rows(data):
+    ds, split = data
+    cfg = MissingConfig(setting="same", rate=0.4, mask_seed=2, strategy="modality_dropout")
+    out = handle_missing(ds.modalities, split, cfg, {"rate": 0.25})
+    zeros = handle_missing(ds.modalities, split, MissingConfig(setting="same", rate=0.4, mask_seed=2), {})
+    for name, mod in out.modalities.items():
+        assert np.array_equal(mod.features, zeros.modalities[name].features)
+    assert out.content_dropout == out.info["content_dropout"] == 0.25
+    assert zeros.content_dropout == 0.0 and "content_dropout" not in zeros.info
+    default = handle_missing(ds.modalities, split, cfg, {})
+    assert default.content_dropout == 0.3

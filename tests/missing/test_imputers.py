@@ -8,6 +8,7 @@ from scipy.stats import poisson
 from mmstudy.errors import ConfigError, DataError
 from mmstudy.missing.graph import co_interaction_graph
 from mmstudy.missing.imputers import IMPUTERS, clamped_diffusion, get_imputer, resolve_strategy, strategy_names
+from mmstudy.missing.learned import ImputationContext
 from mmstudy.registry import UnknownNameError
 
 from .conftest import modality, random_interactions
@@ -39,6 +40,14 @@ def small_case():
     return graph, modality(rng.normal(size=(15, 5)) + 2, present=present)
 
 
+@pytest.fixture
+def small_context(small_case):
+    """small_case's modality, a fully observed second modality and the train part (learned imputers)."""
+    _, mod = small_case
+    image = modality(np.random.default_rng(1).normal(size=(15, 3)), name="image")
+    return ImputationContext({"text": mod, "image": image}, random_interactions(40, 15, 0.4, seed=4))
+
+
 def closed_form_blocks(graph, mod):
     a = graph.adjacency.toarray().astype(np.float64)
     obs = mod.present
@@ -51,13 +60,13 @@ def ratio(total):
 
 
 @pytest.mark.parametrize("name", IMPUTERS.names())
-def test_observed_rows_unchanged_missing_rows_filled(name, small_case):
+def test_observed_rows_unchanged_missing_rows_filled(name, small_case, small_context):
     graph, mod = small_case
-    out = get_imputer(name).impute(mod, graph, np.random.default_rng(0))
+    out = get_imputer(name).impute(mod, graph, np.random.default_rng(0), context=small_context)
     assert np.array_equal(out.features[mod.present], mod.features[mod.present])
     filled = out.features[~mod.present]
     assert np.isfinite(filled).all() and out.present.all()
-    if name != "zeros":
+    if name not in ("zeros", "modality_dropout"):
         assert (np.abs(filled).sum(axis=1) > 0).all()
     assert out.info["imputer"] == name and out.info["imputed_items"] == 6 and out.info["fallback_items"] == 0
     assert out.info["imputer_params"] == get_imputer(name).params()
@@ -184,8 +193,13 @@ def test_bad_parameters(name, params, message):
 
 def test_registry_names_aliases_and_suggestions():
     assert strategy_names()[0] == "dropped" and set(IMPUTERS.names()) <= set(strategy_names())
-    assert {"zeros", "mean", "random", "random_matched", "neighbour_mean", "propagation", "ppr",
-            "heat"} == set(IMPUTERS.names())
+    assert {"zeros", "mean", "random", "random_matched", "neighbour_mean", "propagation", "ppr", "heat",
+            "cross_modal", "autoencoder", "graph_autoencoder", "modality_dropout"} == set(IMPUTERS.names())
+    assert resolve_strategy("GAE") == "graph_autoencoder" and resolve_strategy("ae") == "autoencoder"
+    with pytest.raises(UnknownNameError, match="Did you mean 'cross_modal'"):
+        resolve_strategy("crossmodal_ridge")
+    with pytest.raises(UnknownNameError, match="Did you mean 'modality_dropout'"):
+        resolve_strategy("modality_dropuot")
     assert get_imputer("FEAT_PROP", hops=3).params() == {"hops": 3}
     assert resolve_strategy("Dropped") == "dropped" and resolve_strategy("pers_page_rank") == "ppr"
     with pytest.raises(UnknownNameError, match="Did you mean 'propagation'"):

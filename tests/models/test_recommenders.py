@@ -1,9 +1,12 @@
 """The Recommender contract, checked for every registered model on a tiny random problem."""
+from dataclasses import replace
+
 import pytest
 import torch
 
 from mmstudy.errors import ConfigError
 from mmstudy.models import MODELS, Batch, make_model
+from mmstudy.schema.content_dropout import ContentDropout
 
 from model_toys import make_input, train_steps
 
@@ -116,3 +119,19 @@ def test_training_invalidates_cached_representations(name, tiny):
     model.eval()
     with torch.no_grad():
         assert not torch.equal(before, model.score(torch.arange(4)))
+
+
+@pytest.mark.parametrize("name", MULTIMODAL)
+def test_content_dropout_acts_while_training_only(name, tiny):
+    """Strategy modality_dropout reaches every multimodal model's content; evaluation is untouched."""
+    dropping, plain = make_model(name, replace(tiny, content_dropout=0.5)), make_model(name, tiny)
+    assert any(isinstance(m, ContentDropout) and m.content_dropout == 0.5 for m in dropping.modules())
+    with torch.no_grad():
+        for a, b in zip(dropping.eval().representations(), plain.eval().representations()):
+            assert torch.equal(a, b)
+    losses = []
+    for model in (dropping.train(), plain.train()):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            losses.append(model.loss(batch(tiny)))
+    assert torch.isfinite(losses[0]) and not torch.isclose(losses[0], losses[1])

@@ -21,8 +21,9 @@ DATASET = "d41c0ffee5" + "d" * 54
 MODELS = ("VBPR", "LightGCN")
 STRATEGIES = ("propagation", "dropped")
 SEEDS = (0, 1, 2)
+LEARNED_CHECK = "learned imputers fitted on training-observed rows"
 NAMES = ["same split", "test scored once", "selection on validation only",
-         "imputation graphs from training only", "full-ranking metrics", "equal tuning budget",
+         "imputation graphs from training only", LEARNED_CHECK, "full-ranking metrics", "equal tuning budget",
          "training converged within the budget", "enough seeds"]
 
 
@@ -248,6 +249,75 @@ def test_train_checksum_contract_with_the_graph_builder():
     split = Split(*(sp.csr_matrix(dense & (part == p)) for p in range(3)), method="random", seed=0)
     assert co_interaction_graph(split.train, k=5).train_checksum == array_sha256(split.train)
     assert array_sha256(split.train) != split.checksum
+
+
+def learned(study):
+    """The study with its imputing cells turned into learned-imputer cells (records as handle_missing writes them)."""
+    rows = {"rows": 480, "sha256": "ab" * 32}
+    for m in study:
+        if m["labels"]["strategy"] != "dropped":
+            m["missing"]["imputation"]["image"] |= {"fitted_rows": 480, "fitted_rows_sha256": rows["sha256"],
+                                                    "fit_seconds": 0.4}
+            m["missing"]["expected_fit_rows"] = {"image": dict(rows), "text": {"rows": 1000, "sha256": "cd" * 32}}
+    return study
+
+
+def test_learned_imputers_on_their_training_observed_rows_pass():
+    study = learned(make_study())
+    assert failed(study) == set()
+    assert check(study, LEARNED_CHECK).evidence.startswith("all 6 learned-imputer cells fitted on exactly their "
+                                                           "training-observed rows (6 modality fits")
+    assert check(make_study(), LEARNED_CHECK).evidence == "no cell uses a learned imputer"
+
+
+@pytest.mark.parametrize("plant_violation, message", [
+    (lambda m: m["missing"]["imputation"]["image"].update(fitted_rows=600, fitted_rows_sha256="ef" * 32),
+     "image fitted on 600 rows (efefefefef), not the 480 training-observed rows (abababab"),  # masked rows fitted
+    (lambda m: m["missing"]["imputation"]["image"].update(fitted_rows_sha256="ef" * 32), "image fitted on 480 rows"),
+    (lambda m: m["missing"].pop("expected_fit_rows"), "manifest lacks the expected fit rows"),
+    (lambda m: [m["missing"]["imputation"]["image"].pop(k) for k in ("fitted_rows", "fitted_rows_sha256")],
+     "image was imputed without a fitted-row record"),
+])
+def test_learned_imputer_fit_violations_fail(plant_violation, message):
+    study = learned(make_study())
+    plant_violation(plant(study, "LightGCN", seed=1))
+    assert failed(study) == {LEARNED_CHECK}
+    result = check(study, LEARNED_CHECK)
+    assert result.evidence.startswith("1 problem(s) in 6 learned-imputer cells") and message in result.evidence
+
+
+def test_a_learner_fitting_beyond_the_training_rows_fails_the_audit(monkeypatch):
+    """End to end: a learner that also fits on items without training interactions records a row set
+    that the independently derived expectation (mask + train part) does not match."""
+    from mmstudy.data import load_dataset, make_split
+    from mmstudy.missing import learned as learned_module
+    from mmstudy.missing.handling import handle_missing
+
+    ds = load_dataset("synthetic", n_users=150, n_items=100, n_interactions=2000, seed=1)
+    split = make_split(ds, method="random", seed=0)
+    train = split.train.tolil()
+    train[:, :10] = 0  # ten items without training interactions
+    split = Split(sp.csr_matrix(train), split.valid, split.test, method="random", seed=0)
+    cfg = MissingConfig(setting="single", rate=0.4, target="image", mask_seed=0, strategy="cross_modal")
+
+    def with_handled(info):
+        study = make_study()
+        for m in study:
+            if m["labels"]["strategy"] != "dropped":
+                m["missing"] = json.loads(json.dumps({**info, "graph": m["missing"]["graph"]}))
+        return study
+
+    honest = handle_missing(ds.modalities, split, cfg, {})
+    assert check(with_handled(honest.info), LEARNED_CHECK).passed
+    monkeypatch.setattr(learned_module, "training_items", lambda train: np.ones(train.shape[1], bool))
+    leaky = handle_missing(ds.modalities, split, cfg, {})
+    result = check(with_handled(leaky.info), LEARNED_CHECK)
+    assert not result.passed and "in 6 learned-imputer cells" in result.evidence
+    want = honest.info["expected_fit_rows"]["image"]["rows"]
+    cold_observed = int(leaky.info["imputation"]["image"]["fitted_rows"]) - want
+    assert 0 < cold_observed <= 10  # the cold items whose image the mask left observed
+    assert f"image fitted on {want + cold_observed} rows" in result.evidence
+    assert f"not the {want} training-observed rows" in result.evidence
 
 
 def test_sampled_protocol_fails():

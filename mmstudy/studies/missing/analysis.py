@@ -13,6 +13,7 @@ from ...study.manifest import CellManifest
 from ...study.results import StudyResults
 from . import who_is_missing
 from .design import mechanism_label
+from .imputation_quality import imputation_quality_tables
 
 FACTORS = ["model", "mechanism", "setting", "strategy", "rate"]
 
@@ -123,15 +124,15 @@ def analyse_missing(results: StudyResults) -> dict[str, pd.DataFrame]:
     cells = labelled(results.cells)
     metrics = list(dict.fromkeys([analysis.metric, *analysis.metrics]))
     reference = analysis.reference or _reference(results)
-    tables = {"robustness": robustness(cells, metrics)}
-    tables["strategy_vs_reference"] = compare_groups(results, strategy_pairs(cells, reference), analysis.metric,
-                                                     analysis)
+    tables, pairs = {"robustness": robustness(cells, metrics)}, strategy_pairs(cells, reference)
+    tables["strategy_vs_reference"] = compare_groups(results, pairs, analysis.metric, analysis)
     tables["multimodal_vs_cf"] = compare_groups(results, cf_pairs(cells, results), analysis.metric, analysis,
                                                 correction="fdr_bh")
     tables["dropped_losses"] = dropped_losses(results)
     tables["homophily"] = homophily(results)
     tables["imputer_settings"] = chosen_imputer_params(results)
     tables["who_is_missing"] = who_is_missing.table(results)
+    tables.update(imputation_quality_tables(results, pairs, analysis.metric))
     return tables
 
 

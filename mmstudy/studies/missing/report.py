@@ -11,6 +11,7 @@ from ...report.writer import StudyReport, slug
 from ...study.results import StudyResults
 from . import who_is_missing
 from .design import parse_mechanisms
+from .imputation_quality import quality_pages
 
 
 def pages(rep: StudyReport, results: StudyResults, tables: dict[str, pd.DataFrame]) -> None:
@@ -46,6 +47,7 @@ def pages(rep: StudyReport, results: StudyResults, tables: dict[str, pd.DataFram
     rep.table("homophily", tables["homophily"], "Feature homophily of the training co-interaction graph")
     rep.table("imputer_settings", tables["imputer_settings"], "Imputer settings chosen on validation")
     who_is_missing.pages(rep, tables)
+    quality_pages(rep, tables)
 
 
 def summary(results: StudyResults, tables: dict[str, pd.DataFrame]) -> list[str]:
