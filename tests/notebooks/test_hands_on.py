@@ -148,3 +148,18 @@ def test_quick_mode_runs_end_to_end(tmp_path):
     assert re.search(r"hands-on finished in \d+ s \(quick=True", text), text[-500:]
     assert os.environ.get("MMSTUDY_DATA")  # the kernel read the shared data through it
     assert seconds < QUICK_LIMIT_S, f"quick mode took {seconds:.0f} s (limit {QUICK_LIMIT_S} s)"
+
+
+def test_study_file_shown_in_the_notebook_is_a_valid_missing_study(tmp_path):
+    from mmstudy.studies.missing import KIND
+    from mmstudy.studies.missing.design import missing_cells
+    from mmstudy.study.spec import load_spec
+
+    blocks = [m.group(1) for cell in load()["cells"] if cell["cell_type"] == "markdown"
+              for m in re.finditer(r"```yaml\n(.*?)```", source(cell), re.S)]
+    assert len(blocks) == 1
+    (tmp_path / "study.yaml").write_text(blocks[0])
+    spec = load_spec(tmp_path / "study.yaml", "missing")
+    assert dict(spec.data.features) == {"image": "efficientnet-lite0", "text": "minilm-l6"}
+    cells = missing_cells(spec, KIND.parse_section(spec), ["image", "text"])
+    assert len(cells) == 30  # the count the notebook states: 3 rates x 3 strategies x 3 seeds + 3 BPR-MF
