@@ -53,12 +53,15 @@ def robustness_curve(df: pd.DataFrame, x: str = "rate", y: str = "Recall@20",
                      hue: str = "strategy", *, ci: tuple[str, str] | None = None,
                      seed: str | None = None, confidence: float = 0.95, title: str = "",
                      xlabel: str | None = None, ylabel: str | None = None,
-                     x_percent: bool = False, figsize=FIGURE_SIZE) -> Figure:
+                     x_percent: bool = False, figsize=FIGURE_SIZE, side: Sequence[str] = (),
+                     side_title: str = "") -> Figure:
     """Metric `y` against `x` (e.g. missing rate), one line per `hue`, with a CI band.
 
     Either `ci` = (low column, high column) holds precomputed bounds, or `seed` names a seed
     column with one row per (hue, x, seed): the line is the across-seed mean and the band its
-    t-based CI. Without either, one row per (hue, x) is required and no band is drawn.
+    t-based CI. Without either, one row per (hue, x) is required and no band is drawn. The `side`
+    hue values get a panel of their own on the right, with its own y axis (e.g. `dropped`, scored
+    on its own smaller catalogue, never on one axis with the others).
     """
     if ci is not None and seed is not None:
         raise ConfigError("pass either ci=(low, high) columns or seed=column, not both")
@@ -70,22 +73,36 @@ def robustness_curve(df: pd.DataFrame, x: str = "rate", y: str = "Recall@20",
         if df.duplicated([hue, x]).any():
             raise DataError(f"several rows per ({hue}, {x}); pass seed= to average over seeds")
         data, (low, high) = df, (ci or (None, None))
+    colors = colors_for(df[hue])  # input order, shared by both panels
+    aside = data[hue].isin(side)
     with report_style():
-        fig, ax = _new_figure(figsize)
-        for i, (name, color) in enumerate(colors_for(df[hue]).items()):  # input order
-            part = data[data[hue] == name].sort_values(x)
-            ax.plot(part[x], part[y], color=color, marker=MARKERS[i % len(MARKERS)],
-                    linestyle=LINESTYLES[i % len(LINESTYLES)], label=str(name))
-            if low is not None:
-                ax.fill_between(part[x], part[low], part[high], color=color, alpha=0.18,
-                                linewidth=0)
-        if x_percent:
-            ax.xaxis.set_major_formatter(PercentFormatter(xmax=1))
-        band = f"; bands: {confidence:.0%} CI over seeds" if seed else (
-            "; bands: CI" if ci else "")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title=f"{hue}{band}")
-        return _finish(fig, ax, title, x if xlabel is None else xlabel,
-                       y if ylabel is None else ylabel)
+        fig = Figure(figsize=figsize, layout="constrained")
+        axes = fig.subplots(1, 2, width_ratios=(2.2, 1)) if aside.any() else [fig.add_subplot()]
+        for ax, part in zip(axes, (data[~aside], data[aside])):
+            _curves(ax, part, x, y, hue, low, high, colors, x_percent)
+            ax.set_xlabel(x if xlabel is None else xlabel)
+            ax.set_ylabel(y if ylabel is None else ylabel)
+        band = f"; bands: {confidence:.0%} CI over seeds" if seed else ("; bands: CI" if ci else "")
+        axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title=f"{hue}{band}")
+        if aside.any():
+            axes[1].legend(loc="best")
+            axes[1].set_title(side_title, loc="left")
+        return _finish(fig, axes[0], title, None, None)
+
+
+def _curves(ax, data: pd.DataFrame, x: str, y: str, hue: str, low: str | None, high: str | None,
+            colors: dict, x_percent: bool) -> None:
+    """One line (and CI band) per `hue` value present in `data`, in the colours' order."""
+    for i, (name, color) in enumerate(colors.items()):
+        part = data[data[hue] == name].sort_values(x)
+        if part.empty:
+            continue
+        ax.plot(part[x], part[y], color=color, marker=MARKERS[i % len(MARKERS)],
+                linestyle=LINESTYLES[i % len(LINESTYLES)], label=str(name))
+        if low is not None:
+            ax.fill_between(part[x], part[low], part[high], color=color, alpha=0.18, linewidth=0)
+    if x_percent:
+        ax.xaxis.set_major_formatter(PercentFormatter(xmax=1))
 
 
 def paired_difference_plot(df: pd.DataFrame, *, label: str = "comparison",
@@ -232,6 +249,37 @@ def heatmap(matrix: pd.DataFrame, *, title: str = "", fmt: str = ".3f",
         ax.tick_params(axis="y", rotation=0)
         _rotate_long_xticks(ax, matrix.columns)
         return _finish(fig, ax, title, xlabel, ylabel)
+
+
+def difference_heatmaps(panels: Sequence[tuple[str, pd.DataFrame, pd.DataFrame]], *, cbar_label: str = "",
+                        title: str = "", ncols: int = 2, figsize=FIGURE_SIZE) -> Figure:
+    """Several annotated difference matrices on one shared diverging scale centred at 0.
+
+    Each panel is (title, values, significant): `values` a numeric matrix (e.g. strategies x
+    rates), `significant` a boolean one of the same shape; significant cells read "+0.012 *".
+    """
+    if not panels:
+        raise DataError("no heatmap panels")
+    limit = max(float(np.nanmax(np.abs(v.to_numpy(dtype=float)))) for _, v, _ in panels if v.size) or 1.0
+    rows = -(-len(panels) // ncols)
+    with report_style():
+        fig = Figure(figsize=figsize, layout="constrained")
+        axes = np.atleast_1d(fig.subplots(rows, min(ncols, len(panels)), squeeze=False)).ravel()
+        for ax, (name, values, marks) in zip(axes, panels):
+            text = values.map(lambda v: "" if pd.isna(v) else f"{v:+.3f}") + marks.map(lambda m: " *" if m else "")
+            sns.heatmap(values.astype(float), ax=ax, annot=text.to_numpy(), fmt="", cmap="vlag", center=0,
+                        vmin=-limit, vmax=limit, linewidths=0.5, linecolor="white", cbar=False,
+                        annot_kws={"fontsize": FONT_SIZE["base"] - 1})
+            ax.set_title(name, loc="left", fontsize=FONT_SIZE["base"])
+            ax.set_xlabel("")
+            ax.set_ylabel("")
+            ax.tick_params(axis="y", rotation=0)
+        for ax in axes[len(panels):]:
+            ax.set_visible(False)
+        fig.colorbar(axes[0].collections[0], ax=list(axes[:len(panels)]), label=cbar_label, shrink=0.8)
+        if title:
+            fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
+        return fig
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 200) -> None:

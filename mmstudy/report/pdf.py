@@ -20,7 +20,7 @@ from .tables import table_pages
 FOOTER_IN = 0.45  # inches kept free above the bottom margin for the footer
 CHAR_EM = 0.55  # average glyph width of running text, in em
 TEXT_WIDTH_IN = 8.8  # readable line length on text pages
-TITLE_SHRINK = (0.0, 0.5, 1.0, 1.5, 2.0)  # points the title page's text may shrink to fit one page
+TITLE_SHRINK = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)  # points the title page's text may shrink to fit one page
 
 
 def _wrap(text: str, width_in: float, size: float) -> list[str]:

@@ -150,6 +150,19 @@ def _is_numeric_column(df: pd.DataFrame, col) -> bool:
     return bool(len(text)) and text.str.match(r"^\s*([-+<>]?\d|n/a|–|$)").all()
 
 
+MIN_ROWS_PER_PAGE = 3
+
+
+def _without_widow(chunks: list[list[int]]) -> list[list[int]]:
+    """Move rows from the second-to-last page to the last so no continuation page holds fewer than
+    `MIN_ROWS_PER_PAGE` rows (the last page had room, so the moved rows fit)."""
+    if len(chunks) > 1 and len(chunks[-1]) < MIN_ROWS_PER_PAGE:
+        move = min(MIN_ROWS_PER_PAGE - len(chunks[-1]), len(chunks[-2]) - MIN_ROWS_PER_PAGE)
+        if move > 0:
+            chunks[-2], chunks[-1] = chunks[-2][:-move], chunks[-2][-move:] + chunks[-1]
+    return chunks
+
+
 def table_pages(df: pd.DataFrame, title: str, note: str = "", *,
                 page_size: tuple[float, float] = A4_LANDSCAPE,
                 bottom_reserved: float = 0.45) -> list[Figure]:
@@ -175,7 +188,7 @@ def table_pages(df: pd.DataFrame, title: str, note: str = "", *,
             current, used = [], header_in
         current.append(i)
         used += height
-    chunks.append(current)
+    chunks = _without_widow([*chunks, current])
     right = [_is_numeric_column(df, c) for c in df.columns]
     pages = []
     for n, rows in enumerate(chunks, 1):

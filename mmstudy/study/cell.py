@@ -24,7 +24,8 @@ for _phase in ("train_and_test", "serving", "new_items"):
 # Fields added after results folders existed: left out of a cell's plain form (and so of its
 # fingerprint) while they hold their defaults, so every earlier cell keeps its fingerprint.
 LATER_DEFAULTS = {("control",): "", ("missing", "phase"): "train_and_test", ("missing", "cold_share"): 0.0,
-                  ("missing", "select"): "retrain", ("missing", "mechanism"): "mcar", ("missing", "strength"): 0.0}
+                  ("missing", "select"): "retrain", ("missing", "mechanism"): "mcar", ("missing", "strength"): 0.0,
+                  ("missing", "segment_views"): False}
 IMPUTER_SELECTION = ("retrain", "reconstruction")
 CELL_CONTROLS = ("", "noise")
 
@@ -72,6 +73,7 @@ class MissingConfig:
     grid: Mapping[str, tuple] = field(default_factory=dict)
     graph_k: int = 100
     common_items: bool = False  # also score on the items a `dropped` run would keep
+    segment_views: bool = False  # unmasked cells too store the who-pays views (a study's complete-data point)
     phase: str = "train_and_test"  # when content is missing: train_and_test | serving | new_items
     cold_share: float = 0.0  # new_items: the share of items held out of training entirely
     select: str = "retrain"  # imputer grid: retrain per setting (validation) | reconstruction (no retraining)

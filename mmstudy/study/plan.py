@@ -49,10 +49,11 @@ class Plan:
         self.remaining = [c for c in self.cells if c.fingerprint not in self.finished]
 
     def cell_seconds(self) -> list[float]:
-        """Estimated seconds of each remaining cell (empty when nothing was timed)."""
+        """Estimated seconds of each remaining cell (`cell_trainings` x the model's seconds per
+        training; empty when nothing was timed); a serving cell's own evaluation is not counted."""
         if not self.timings:
             return []
-        return [trials(c) * self.timings[c.model].per_trial for c in self.remaining]
+        return [n * self.timings[c.model].per_trial for c, n in zip(self.remaining, cell_trainings(self.remaining))]
 
     def text(self) -> str:
         lines = [f"study {self.name}: {len(self.cells)} cells -> {self.output}"]
@@ -74,7 +75,7 @@ class Plan:
             by_model.setdefault(cell.model, []).append(cell)
         for model, todo in by_model.items():
             timing = self.timings[model]
-            lines.append(f"  {model:<12} {len(todo):>6} cells {sum(map(trials, todo)):>7} trainings  "
+            lines.append(f"  {model:<12} {len(todo):>6} cells {sum(cell_trainings(todo)):>7} trainings  "
                          f"{timing.per_trial:8.2f} s each  ({timing.source})")
         lines.append(f"  serial: {duration(sum(seconds))}")
         jobs = self.jobs if self.jobs > 1 else cpu_cores()
@@ -90,12 +91,37 @@ def factor_counts(cells: list[Cell]) -> dict[str, Counter]:
         for key, value in cell.labels.items():
             if key != "model":
                 out.setdefault(key, Counter())[str(value)] += 1
-    return out
+    # a label whose every value names one cell (a control's pairs_with) is an identifier, not a factor
+    return {k: v for k, v in out.items() if len(v) < 3 or max(v.values()) > 1}
 
 
 def trials(cell: Cell) -> int:
-    """Training runs in the cell: imputer grid points x model grid points."""
-    return len(grid_points(cell.missing.grid)) * len(grid_points(cell.grid))
+    """Training runs in the cell: imputer grid points (one when the grid is decided by
+    reconstruction) x model grid points; a `serving` cell trains nothing itself (see `trainings`)."""
+    if cell.missing.phase == "serving":
+        return 0
+    imputer = 1 if cell.missing.select == "reconstruction" else len(grid_points(cell.missing.grid))
+    return imputer * len(grid_points(cell.grid))
+
+
+def serving_key(cell: Cell) -> str:
+    """What a `serving` cell's stored training depends on (besides data and split): the phase
+    trains once per key and serves every strategy and rate (`study.serving`)."""
+    return fingerprint([cell.model, cell.params, cell.grid, cell.train, cell.fusion, cell.seed,
+                        cell.missing.strategy == "modality_dropout"])
+
+
+def cell_trainings(cells: list[Cell]) -> list[int]:
+    """Training runs per cell: its own (`trials`), and for the first `serving` cell of each stored
+    training, that training over the model's grid."""
+    seen, out = set(), []
+    for cell in cells:
+        if cell.missing.phase == "serving" and (key := serving_key(cell)) not in seen:
+            seen.add(key)
+            out.append(len(grid_points(cell.grid)))
+        else:
+            out.append(trials(cell))
+    return out
 
 
 def duration(seconds: float) -> str:
@@ -144,7 +170,7 @@ def recorded_timings(cells: list[Cell], finished: set[str], store: ResultStore) 
     """Per model, the mean recorded seconds per training run of its finished cells."""
     per_model: dict[str, list[float]] = {}
     for cell in cells:
-        if cell.fingerprint in finished:
+        if cell.fingerprint in finished and trials(cell):  # a serving cell's time is not a training's
             manifest = store.manifest(cell.fingerprint)
             per_model.setdefault(cell.model, []).append(manifest.timing.total_seconds / trials(cell))
     return {m: ModelTiming(sum(v) / len(v), f"recorded, {len(v)} finished cells") for m, v in per_model.items()}
@@ -154,7 +180,9 @@ def sample_timings(cells: list[Cell], models: list[str], n: int, max_seconds: fl
                    threads: int, problems: list[str]) -> dict[str, ModelTiming]:
     """Time at most `n` cells (one per model, fewest trainings first) in a throwaway folder,
     their training capped at `max_seconds` in all."""
-    picks = [min((c for c in cells if c.model == m), key=trials) for m in models][:n]
+    trained = [c for c in cells if trials(c)]
+    picks = [min((c for c in trained if c.model == m), key=trials) for m in models if any(
+        c.model == m for c in trained)][:n]
     out: dict[str, ModelTiming] = {}
     if not picks:
         return out

@@ -16,6 +16,11 @@ from .spec import AnalysisConfig
 from .store import ResultStore
 
 STUDY_FILE = "study.json"
+# per-user views of a cell: {view: (stored table, (segment column, value) or (None, None))} (study.views)
+VIEWS = {"common": ("per_user_common", (None, None)), "cold": ("per_user_cold", (None, None)),
+         "head": ("per_user_head", (None, None)), "tail": ("per_user_tail", (None, None)),
+         "masked_users": ("segments", ("masked_target", True)), "other_users": ("segments", ("masked_target", False)),
+         "cold_users": ("segments", ("cold_user", True)), "warm_users": ("segments", ("cold_user", False))}
 
 
 @dataclass
@@ -31,6 +36,7 @@ class StudyResults:
     study: StudyManifest
     # {fingerprint: problem} of cells whose folder exists but whose manifest is missing or unreadable
     unreadable: dict[str, str] = field(default_factory=dict)
+    _per_user: dict = field(default_factory=dict, repr=False)  # (fingerprint, view) -> table, read once
 
     @classmethod
     def load(cls, folder: str | Path) -> "StudyResults":
@@ -93,17 +99,31 @@ class StudyResults:
                 if "control" in entry["labels"] and entry["fingerprint"] in self.all_manifests]
 
     def per_user(self, fingerprint: str, view: str = "full") -> pd.DataFrame:
-        """Per-user test metrics of one cell; view 'common' = restricted to the items a `dropped`
-        catalogue keeps (a DataError when the cell has no such table: catalogues must never mix)."""
+        """Per-user test metrics of one cell (checksums verified), as one of its views (`VIEWS`):
+        'full'; a stored view table ('common': the items a `dropped` catalogue keeps, 'cold', 'head',
+        'tail'); or a user segment of the full table ('masked_users', 'cold_users', ...). A cell
+        without the view is a DataError: catalogues and segments must never mix silently."""
+        key = (fingerprint, view)
+        if key not in self._per_user:
+            self._per_user[key] = self._view(fingerprint, view)
+        return self._per_user[key]
+
+    def _view(self, fingerprint: str, view: str) -> pd.DataFrame:
         per_user, _ = self.store.load(fingerprint)  # verifies every file's checksum
         if view == "full":
             return per_user
-        if view != "common":
-            raise DataError(f"unknown per-user view {view!r}; expected 'full' or 'common'")
-        if "per_user_common" not in self.all_manifests[fingerprint].files:
-            raise DataError(f"cell {fingerprint[:10]} has no common-items table (per_user_common.parquet); it "
-                            "cannot be compared with a `dropped` cell on the common catalogue")
-        return self.store.table(fingerprint, "per_user_common")
+        if view not in VIEWS:
+            raise DataError(f"unknown per-user view {view!r}; expected one of {sorted(VIEWS)}")
+        table, (column, value) = VIEWS[view]
+        if table not in self.all_manifests[fingerprint].files:
+            raise DataError(f"cell {fingerprint[:10]} has no {table}.parquet, so no {view!r} view"
+                            + (" (it cannot be compared with a `dropped` cell on the common catalogue)"
+                               if view == "common" else ""))
+        stored = self.store.table(fingerprint, table)
+        if column is None:
+            return stored
+        users = stored.index[stored[column] == value]
+        return per_user.loc[per_user.index.intersection(users)]
 
     @property
     def failed(self) -> dict[str, str]:

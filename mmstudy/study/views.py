@@ -8,6 +8,8 @@
   of training popularity (the APLT split of `evaluation.beyond`);
 - `segments`: per user, whether a test item lost content to the cell's mask and whether the user
   is cold (training interactions in the lowest quartile).
+Head, tail and segments are stored for every masked multimodal cell, and for an unmasked one
+that asks for them (`missing.segment_views`: the complete-data point who-pays compares with).
 None is a second test evaluation: no selection reads them.
 """
 from __future__ import annotations
@@ -51,8 +53,11 @@ def cell_views(scorer, handled: HandledData, split: Split, cell: Cell, budget: f
         keep = handled.complete_items if handled.complete_items is not None else np.arange(split.shape[1])
         out["per_user_common"] = scored(restrict_items(split, keep), restricted(scorer, keep))
     if cold is not None:
+        if handled.kept_items is not None:  # `dropped`: the kept cold items, in the kept catalogue's indices
+            cold = np.flatnonzero(np.isin(handled.kept_items, cold))
         out["per_user_cold"] = with_random_floor(scored(target_view(handled.split, cold)), handled.split, cell.cutoffs)
-    if cell.missing.setting != "none" and handled.modalities and handled.kept_items is None:
+    masked = cell.missing.setting != "none" or cell.missing.segment_views
+    if masked and handled.modalities and handled.kept_items is None:
         tail = np.flatnonzero(long_tail_mask(item_popularity(handled.split.train)))
         head = np.setdiff1d(np.arange(split.shape[1]), tail)
         out["per_user_tail"], out["per_user_head"] = scored(target_view(handled.split, tail)), \

@@ -15,6 +15,7 @@ import torch
 from ..data import load_dataset, load_or_make_split, make_split
 from ..data.dataset import Dataset
 from ..data.split import Split
+from ..errors import ConfigError
 from ..hashing import fingerprint
 from ..missing.handling import HandledData
 from ..models.base import ModelInput
@@ -88,6 +89,11 @@ class Workspace:
 def model_input(handled: HandledData, seed: int, device: str, cache: DerivedCache | None) -> ModelInput:
     dev = torch.device(device)
     mods = handled.modalities
+    for name, mod in mods.items():  # raw content only: a model would silently learn from nothing
+        if mod.dim == 0:
+            raise ConfigError(f"modality {name!r} has no features, only raw content: extract them with data.features "
+                              f"(e.g. features: {{{name}: <extractor>}}; `python -m mmstudy list` names the "
+                              "extractors) or leave the modality out with data.modalities")
     return ModelInput(train=handled.split.train,
                       features={k: torch.from_numpy(m.features).to(dev) for k, m in mods.items()},
                       present={k: torch.from_numpy(m.present).to(dev) for k, m in mods.items()},

@@ -44,7 +44,7 @@ def test_compare_groups_applies_the_claim_rule_over_the_family(tiny_missing_stud
 def test_a_cell_without_a_common_table_cannot_be_read_on_the_common_catalogue(tiny_missing_study):
     res = StudyResults.load(tiny_missing_study)
     cf = res.cells.query("role == 'cf' and strategy == 'none'")["fingerprint"].iloc[0]
-    with pytest.raises(DataError, match="has no common-items table"):
+    with pytest.raises(DataError, match="has no per_user_common.parquet"):
         res.per_user(cf, "common")
 
 

@@ -65,6 +65,15 @@ def test_long_table_is_split_over_pages_with_header_repeated():
     assert "(continued, 2/" in pages[1].texts[0].get_text()
 
 
+def test_no_continuation_page_holds_a_lone_row():
+    one_page = len(table_pages(pd.DataFrame({"x": range(200)}), "Results")[0].axes[0].tables[0].get_celld()) - 1
+    assert 10 < one_page < 200
+    for n in (one_page + 1, one_page + 2, 2 * one_page + 1):  # one or two rows spill over
+        pages = table_pages(pd.DataFrame({"x": range(n)}), "Results")
+        rows = [len(p.axes[0].tables[0].get_celld()) - 1 for p in pages]
+        assert sum(rows) == n and min(rows) >= 3, (n, rows)
+
+
 def test_wide_table_shrinks_font_but_stays_readable():
     df = pd.DataFrame({f"column_{i}": [f"value-{i}-abcdefgh"] for i in range(16)})
     page = table_pages(df, "Wide")[0]

@@ -22,7 +22,7 @@ def serving_cell(strategy, rate, seed=0, model="FREEDOM"):
 def test_one_training_per_model_and_seed_serves_every_strategy_and_rate(tmp_path, monkeypatch):
     trained = []
     real = serving.ServingTrainer._train
-    monkeypatch.setattr(serving.ServingTrainer, "_train", lambda self: trained.append(1) or real(self))
+    monkeypatch.setattr(serving.ServingTrainer, "_train", lambda self, d: trained.append(d) or real(self, d))
     ws = Workspace(tmp_path)
     outs = [run_cell(serving_cell(s, r), ws) for s in ("zeros", "propagation", "dropped") for r in (0.3, 0.6)]
     assert len(trained) == 1 and ws.models.trained == 1
@@ -34,6 +34,19 @@ def test_one_training_per_model_and_seed_serves_every_strategy_and_rate(tmp_path
     prop = outs[2].manifest.selection
     assert [t.imputer_params for t in prop.trials] == [{"hops": 1}, {"hops": 2}]  # imputer chosen on validation
     assert prop.best_valid == max(t.valid for t in prop.trials) and outs[2].manifest.test.evaluations == 1
+
+
+def test_modality_dropout_trains_its_own_model_with_dropout_and_serves_zeros(tmp_path, monkeypatch):
+    trained = []
+    real = serving.ServingTrainer._train
+    monkeypatch.setattr(serving.ServingTrainer, "_train", lambda self, d: trained.append(d) or real(self, d))
+    ws = Workspace(tmp_path)
+    zeros = run_cell(serving_cell("zeros", 0.3, model="VBPR"), ws)
+    dropout = [run_cell(serving_cell("modality_dropout", r, model="VBPR"), ws) for r in (0.3, 0.6)]
+    assert trained == [0.0, 0.3]  # one training without and one with dropout (rate 0.3, the default)
+    assert dropout[0].manifest.serving["training"] != zeros.manifest.serving["training"]
+    assert dropout[0].manifest.serving["training"] == dropout[1].manifest.serving["training"]
+    assert not np.allclose(zeros.per_user["Recall@20"], dropout[0].per_user["Recall@20"])
 
 
 def test_served_content_is_the_imputed_one_and_masked_rows_are_not_the_truth(tmp_path):

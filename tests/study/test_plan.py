@@ -10,8 +10,8 @@ import pytest
 
 from mmstudy.study import plan as plan_module
 from mmstudy.study.manifest import CellManifest, Timing
-from mmstudy.study.plan import (ModelTiming, _timing_from_sample, duration, factor_counts, make_plan, makespan,
-                                trials)
+from mmstudy.study.plan import (ModelTiming, _timing_from_sample, cell_trainings, duration, factor_counts, make_plan,
+                                makespan, trials)
 
 from .study_toys import TINY_DATA, tiny_cell, tiny_cells
 
@@ -30,6 +30,27 @@ def test_factor_counts_and_trials():
     grid = tiny_cell(grid={"embedding_size": (8, 16, 32)})
     assert trials(grid) == 3 and trials(cells[0]) == 1
     assert trials(replace(grid, missing=replace(grid.missing, grid={"hops": (1, 2)}))) == 6
+
+
+def test_reconstruction_and_serving_count_the_trainings_they_save():
+    hops = {"hops": (1, 2, 3)}
+    retrain = tiny_cell("VBPR", 0, "propagation")
+    retrain = replace(retrain, missing=replace(retrain.missing, grid=hops))
+    assert trials(retrain) == 3
+    assert trials(replace(retrain, missing=replace(retrain.missing, select="reconstruction"))) == 1
+    served = [replace(retrain, seed=seed, missing=replace(retrain.missing, phase="serving", strategy=strategy,
+                                                          rate=rate))
+              for seed in (0, 1) for strategy in ("zeros", "mean", "modality_dropout") for rate in (0.3, 0.6)]
+    assert all(trials(c) == 0 for c in served)
+    # one stored training per seed, and one more per seed for modality_dropout (trained with dropout)
+    assert sum(cell_trainings(served)) == 4 and cell_trainings(served)[:3] == [1, 0, 0]
+    grid = [replace(c, grid={"embedding_size": (8, 16)}) for c in served]
+    assert sum(cell_trainings(grid)) == 8
+
+
+def test_a_label_unique_to_each_cell_is_not_a_factor():
+    cells = [replace(c, labels={**c.labels, "pairs_with": str(i)}) for i, c in enumerate(tiny_cells() * 4)]
+    assert "pairs_with" not in factor_counts(cells) and "seed" in factor_counts(cells)
 
 
 def test_makespan_and_duration():

@@ -1,6 +1,6 @@
 """The missing-modality study's numbers: robustness, paired strategy differences, the
-multimodal gain over CF, dropped-setting losses, homophily, chosen imputer settings and who is
-missing, each per missingness mechanism."""
+multimodal gain over CF, dropped-setting losses, homophily, chosen imputer settings, who is
+missing, who pays and new items, each per phase and missingness mechanism."""
 from __future__ import annotations
 
 import json
@@ -12,77 +12,91 @@ from ...analysis.pairing import GroupPair, compare_groups
 from ...study.manifest import CellManifest
 from ...study.results import StudyResults
 from . import who_is_missing
-from .design import mechanism_label
+from .design import mechanism_label, phase_label
 from .imputation_quality import imputation_quality_tables
+from .new_items import new_items_table, new_items_vs_cf
+from .who_pays import who_pays, who_pays_pairs
 
-FACTORS = ["model", "mechanism", "setting", "strategy", "rate"]
+FACTORS = ["model", "phase", "mechanism", "setting", "strategy", "rate"]
+COMPLETE = ("none", "none", "none", 0.0)  # (mechanism, setting, strategy, rate) of complete-data cells
 
 
 def labelled(cells: pd.DataFrame) -> pd.DataFrame:
-    """The cells with a `mechanism` label each (folders written before mechanisms have none)."""
+    """The cells with `phase` and `mechanism` labels each (older folders lack them)."""
     if cells.empty:
         return cells
-    return cells.assign(mechanism=[mechanism_label(row) for row in cells.to_dict("records")])
+    rows = cells.to_dict("records")
+    return cells.assign(phase=[phase_label(r) for r in rows], mechanism=[mechanism_label(r) for r in rows])
 
 
 def labels_of(manifest: CellManifest) -> dict:
-    return {**manifest.labels, "mechanism": mechanism_label(manifest.labels)}
+    return {**manifest.labels, "phase": phase_label(manifest.labels), "mechanism": mechanism_label(manifest.labels)}
+
+
+def complete_phase(phase: str) -> str:
+    """The phase whose complete-data cells a phase starts from (`serving`: `train_and_test`'s)."""
+    return "new_items" if phase == "new_items" else "train_and_test"
 
 
 def robustness(cells: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
-    """Mean and seed-level CI of each metric per (model, mechanism, setting, strategy, rate)."""
+    """Mean and seed-level CI of each metric per (model, phase, mechanism, setting, strategy, rate);
+    complete-data cells are the rows with strategy 'none' at rate 0."""
     return summary_table(cells[cells["role"] == "multimodal"], FACTORS, metrics)
 
 
 def strategy_pairs(cells: pd.DataFrame, reference: str) -> list[GroupPair]:
-    """Each strategy against the reference, per (model, mechanism, setting, rate), seed-matched."""
+    """Each strategy against the reference, per (model, phase, mechanism, setting, rate), seed-matched."""
     mm = cells[cells["role"] == "multimodal"]
     groups = seed_groups(mm, FACTORS)
     pairs = []
-    for (model, mechanism, setting, strategy, rate), fps in sorted(groups.items()):
-        ref = groups.get((model, mechanism, setting, reference, rate))
+    for (model, phase, mechanism, setting, strategy, rate), fps in sorted(groups.items()):
+        ref = groups.get((model, phase, mechanism, setting, reference, rate))
         if strategy == reference or ref is None:
             continue
         involves_dropped = "dropped" in (strategy, reference)
         pairs.append(GroupPair(
-            label=f"{model} | {mechanism} {setting} @ {rate:.0%}: {strategy} vs {reference}", a=fps, b=ref,
+            label=f"{model} | {phase} {mechanism} {setting} @ {rate:.0%}: {strategy} vs {reference}", a=fps, b=ref,
             view_a="full" if strategy == "dropped" or not involves_dropped else "common",
             view_b="full" if reference == "dropped" or not involves_dropped else "common",
-            keys=(("model", model), ("mechanism", mechanism), ("setting", setting), ("rate", rate),
+            keys=(("model", model), ("phase", phase), ("mechanism", mechanism), ("setting", setting), ("rate", rate),
                   ("strategy", strategy), ("reference", reference))))
     return pairs
 
 
 def cf_pairs(cells: pd.DataFrame, results: StudyResults) -> list[GroupPair]:
-    """Each multimodal configuration against its CF counterpart (same seeds, same catalogue)."""
+    """Each multimodal configuration against its CF counterpart (same seeds, same catalogue; the
+    complete-data CF cells of the phase, or its `dropped` catalogue)."""
     mm = cells[cells["role"] == "multimodal"]
-    cf = cells[cells["role"] == "cf"]
-    cf_groups = seed_groups(cf, FACTORS)
+    cf_groups = seed_groups(cells[cells["role"] == "cf"], FACTORS)
     pairs = []
-    for (model, mechanism, setting, strategy, rate), fps in sorted(seed_groups(mm, FACTORS).items()):
+    for (model, phase, mechanism, setting, strategy, rate), fps in sorted(seed_groups(mm, FACTORS).items()):
         counterpart = results.manifests[next(iter(fps.values()))].cf_counterpart
-        base = (cf_groups.get((counterpart, mechanism, setting, "dropped", rate)) if strategy == "dropped"
-                else cf_groups.get((counterpart, "none", "none", "none", 0.0)))
+        base = (cf_groups.get((counterpart, complete_phase(phase), mechanism, setting, "dropped", rate))
+                if strategy == "dropped" else cf_groups.get((counterpart, complete_phase(phase), *COMPLETE)))
         if counterpart is None or base is None:
             continue
-        pairs.append(GroupPair(label=f"{model} vs {counterpart} | {mechanism} {setting} @ {rate:.0%}: {strategy}",
-                               a=fps, b=base, keys=(("model", model), ("cf_model", counterpart),
-                                                    ("mechanism", mechanism), ("setting", setting), ("rate", rate),
-                                                    ("strategy", strategy))))
+        pairs.append(GroupPair(
+            label=f"{model} vs {counterpart} | {phase} {mechanism} {setting} @ {rate:.0%}: {strategy}", a=fps, b=base,
+            keys=(("model", model), ("cf_model", counterpart), ("phase", phase), ("mechanism", mechanism),
+                  ("setting", setting), ("rate", rate), ("strategy", strategy))))
     return pairs
 
 
+LOSS_KEYS = ("phase", "mechanism", "setting", "rate")
+
+
 def dropped_losses(results: StudyResults) -> pd.DataFrame:
+    """What `dropped` removes (items, interactions, users), mean over seeds, per mask."""
     rows = []
     for m in results.manifests.values():
         lost = m.missing.dropped
         if lost and m.labels.get("role") == "multimodal":
             labels = labels_of(m)
-            rows.append({key: labels[key] for key in ("mechanism", "setting", "rate", "seed")} | lost)
+            rows.append({key: labels[key] for key in LOSS_KEYS} | {"seed": labels["seed"]} | lost)
     if not rows:
         return pd.DataFrame()
-    table = pd.DataFrame(rows).drop_duplicates(["mechanism", "setting", "rate", "seed"])
-    return table.drop(columns="seed").groupby(["mechanism", "setting", "rate"], as_index=False).mean()
+    table = pd.DataFrame(rows).drop_duplicates([*LOSS_KEYS, "seed"])
+    return table.drop(columns="seed").groupby(list(LOSS_KEYS), as_index=False).mean()
 
 
 def homophily(results: StudyResults) -> pd.DataFrame:
@@ -133,6 +147,9 @@ def analyse_missing(results: StudyResults) -> dict[str, pd.DataFrame]:
     tables["imputer_settings"] = chosen_imputer_params(results)
     tables["who_is_missing"] = who_is_missing.table(results)
     tables.update(imputation_quality_tables(results, pairs, analysis.metric))
+    tables["who_pays"] = who_pays(results, who_pays_pairs(cells, FACTORS, COMPLETE, complete_phase), analysis.metric)
+    tables["new_items"] = new_items_table(results, cells, analysis.metric)
+    tables["new_items_vs_cf"] = new_items_vs_cf(results, cells, FACTORS, COMPLETE, analysis.metric)
     return tables
 
 

@@ -18,9 +18,9 @@ from ...report.figures import robustness_curve
 from ...report.writer import StudyReport, slug
 from ...study.manifest import CellManifest, WhoIsMissing
 from ...study.results import StudyResults
-from .design import mechanism_label
+from .design import mechanism_label, phase_label
 
-KEYS = ["mechanism", "setting", "rate"]
+KEYS = ["phase", "mechanism", "setting", "rate"]
 NOTE = ("Columns 1 (head) ... 10 (tail), long_tail_rank in the CSV: training-popularity deciles, 1 = the most "
         "popular tenth of the catalogue by training interactions ... 10 = the least popular. Missing share: the "
         "masked share of the decile's candidates (natural: the share without content), mean over seeds. rho: "
@@ -40,8 +40,10 @@ def decile_shares(record: WhoIsMissing, natural: bool) -> np.ndarray:
 
 
 def mask_rows(manifests: dict[str, CellManifest]) -> pd.DataFrame:
-    """One row per decile of each distinct mask (mechanism, setting, rate, seed): every strategy and
-    model at those values shares it, so the first cell in fingerprint order stands for all."""
+    """One row per decile of each distinct mask (phase, mechanism, setting, rate, seed): every strategy
+    and model at those values shares it, so the first cell in fingerprint order stands for all.
+    `serving` draws the masks of `train_and_test` (same split), so its rows are those; `new_items`
+    draws on its own split (the held-out items have no training popularity)."""
     rows = []
     for fp in sorted(manifests):
         m = manifests[fp]
@@ -52,17 +54,18 @@ def mask_rows(manifests: dict[str, CellManifest]) -> pd.DataFrame:
         if not record.masked and mechanism != "natural":  # nothing drawn
             continue
         shares = decile_shares(record, mechanism == "natural")
+        mask = {"phase": "new_items" if phase_label(m.labels) == "new_items" else "train_and_test",
+                "mechanism": mechanism, **{k: m.labels[k] for k in ("setting", "rate", "seed")}}
         for rank, (items, share) in enumerate(zip(record.items, shares), start=1):
-            rows.append({"mechanism": mechanism, "setting": m.labels["setting"], "rate": m.labels["rate"],
-                         "seed": m.labels["seed"], "long_tail_rank": rank, "items": items, "missing_share": share})
+            rows.append({**mask, "long_tail_rank": rank, "items": items, "missing_share": share})
     if not rows:
         return pd.DataFrame()
     return pd.DataFrame(rows).drop_duplicates([*KEYS, "seed", "long_tail_rank"])
 
 
 def table(results: StudyResults) -> pd.DataFrame:
-    """Missing share per (mechanism, setting, rate, long-tail rank), with rho per (mechanism,
-    setting, rate); empty for folders written before cells recorded who is missing."""
+    """Missing share per (phase, mechanism, setting, rate, long-tail rank), with rho per (phase,
+    mechanism, setting, rate); empty for folders written before cells recorded who is missing."""
     rows = mask_rows(results.manifests)
     if rows.empty:
         return rows
@@ -82,7 +85,7 @@ def _spearman(rank: pd.Series, share: pd.Series) -> float:
 
 
 def shown(who: pd.DataFrame) -> pd.DataFrame:
-    """One row per (mechanism, setting, rate): the share per long-tail rank and rho."""
+    """One row per (phase, mechanism, setting, rate): the share per long-tail rank and rho."""
     wide = who.pivot_table(index=KEYS, columns="long_tail_rank", values="missing_share")
     wide.columns = [{1: "1 (head)", 10: "10 (tail)"}.get(rank, str(rank)) for rank in wide.columns]
     wide = wide.map(lambda v: f"{v:.0%}")
@@ -97,10 +100,13 @@ def pages(rep: StudyReport, tables: dict[str, pd.DataFrame]) -> None:
     who = tables.get("who_is_missing", pd.DataFrame())
     if who.empty:
         return
-    for (setting, rate), part in who.groupby(["setting", "rate"]):
-        rep.figure(f"who_is_missing_{slug(setting)}_{slug(f'{rate:g}')}", robustness_curve(
+    for (phase, setting, rate), part in who.groupby(["phase", "setting", "rate"]):
+        split = " (new-items split)" if phase == "new_items" else ""
+        name = f"who_is_missing_{slug(setting)}_{slug(f'{rate:g}')}" + ("_new_items" if split else "")
+        rep.figure(name, robustness_curve(
             part, x="long_tail_rank", y="missing_share", hue="mechanism",
-            title=f"Who is missing: {setting} masking at {rate:.0%}" if rate else "Who is missing: the data's own gaps",
+            title=(f"Who is missing: {setting} masking at {rate:.0%}" if rate else
+                   "Who is missing: the data's own gaps") + split,
             xlabel="long-tail rank (1 = most popular tenth ... 10 = least popular)", ylabel="missing share"),
             caption="Share of each training-popularity decile's items that lost content, per missingness "
                     "mechanism (mean over seeds). A rising line: the long tail loses content first.")

@@ -23,9 +23,12 @@ def cells_of(spec, modalities=("image", "text")):
 
 def test_grid_and_cf_counterparts():
     cells = cells_of(tiny_missing_spec())
-    mm = [c for c in cells if c.labels["role"] == "multimodal"]
+    mm = [c for c in cells if c.labels["role"] == "multimodal" and c.labels["strategy"] != "none"]
+    complete = [c for c in cells if c.labels["role"] == "multimodal" and c.labels["strategy"] == "none"]
     cf = [c for c in cells if c.labels["role"] == "cf"]
     assert len(mm) == 1 * 1 * 3 * 2  # settings x rates x strategies x seeds
+    assert len(complete) == 2 and all(c.missing.setting == "none" and c.missing.segment_views for c in complete)
+    assert {c.labels["phase"] for c in cells} == {"train_and_test"}
     assert {c.model for c in cf} == {"BPR-MF"}
     assert len(cf) == 2 + 2  # full data per seed + dropped catalogue per (rate, seed)
     assert len({c.fingerprint for c in cells}) == len(cells)
@@ -76,13 +79,16 @@ def test_the_v1_study_file_still_expands_to_its_recorded_cells():
     default) expands to exactly the cells its results folder holds."""
     spec = load_spec(V1 / "missing.yaml", "missing")
     cells = cells_of(spec)
-    assert {c.fingerprint for c in cells} == {p.name for p in (V1 / "missing" / "cells").iterdir()}
+    recorded = {p.name for p in (V1 / "missing" / "cells").iterdir()}
+    assert recorded <= {c.fingerprint for c in cells}
+    added = [c for c in cells if c.fingerprint not in recorded]  # resuming it runs only the complete-data cells
+    assert added and all(c.labels["strategy"] == "none" and c.labels["role"] == "multimodal" for c in added)
     assert {c.labels["mechanism"] for c in cells} == {"mcar", "none"}
 
 
 def test_mechanisms_cross_settings_rates_strategies_and_seeds():
     cells = cells_of(tiny_missing_spec(mechanisms=BIASED, settings=["same", "natural"], rates=[0.3, 0.6]))
-    mm = [c for c in cells if c.labels["role"] == "multimodal"]
+    mm = [c for c in cells if c.labels["role"] == "multimodal" and c.labels["strategy"] != "none"]
     cf = [c for c in cells if c.labels["role"] == "cf"]
     assert len(mm) == (2 * 2 + 1) * 3 * 2  # (mechanisms x rates + natural once) x strategies x seeds
     assert len(cf) == 2 + (2 * 2 + 1) * 2  # full data per seed + each dropped catalogue per seed

@@ -77,11 +77,14 @@ def test_report_and_verify_with_several_mechanisms(mechanism_study):
     rho = who.groupby("mechanism")["spearman_rho"].first()
     assert set(rho.index) == {"mcar", "popularity:2"} and rho["popularity:2"] >= 0.8
     assert (who["n_seeds"] == 2).all() and len(who) == 2 * 10
-    for name in ("robustness", "strategy_vs_reference", "multimodal_vs_cf", "dropped_losses"):
+    for name in ("strategy_vs_reference", "dropped_losses"):
         assert set(pd.read_csv(folder / "tables" / f"{name}.csv")["mechanism"]) == {"mcar", "popularity:2"}, name
+    for name in ("robustness", "multimodal_vs_cf"):  # and the complete-data cells (mechanism none)
+        mechanisms = set(pd.read_csv(folder / "tables" / f"{name}.csv")["mechanism"])
+        assert mechanisms == {"mcar", "popularity:2", "none"}, name
     figures = {p.name for p in (folder / "figures").glob("*.png")}
-    assert {"who_is_missing_same_0-5.png", "robustness_vbpr_mcar_same.png",
-            "robustness_vbpr_popularity-2_same.png"} <= figures
+    assert {"who_is_missing_same_0-5.png", "robustness_vbpr_train-and-test_mcar_same.png",
+            "robustness_vbpr_train-and-test_popularity-2_same.png", "headline_vbpr.png"} <= figures
     problems, checked = verify(folder)
     assert problems == [] and checked > 100
 
