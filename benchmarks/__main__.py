@@ -1,7 +1,8 @@
 """`python -m benchmarks [suite ...]`: run benchmark suites, print tables, write JSON to
 benchmarks/results/. Suites: models (Last.fm-2K per-model speed/accuracy vs the reference),
 scale (Amazon-Elec shape on CPU), imputation (graph + imputers at 20k items), imputation_quality
-(every strategy vs the truth; learned imputers' fit times), evaluation."""
+(every strategy vs the truth; learned imputers' fit times), evaluation, contention (study wall time
+under each execution setting, idle and beside a competing process)."""
 from __future__ import annotations
 
 import sys
@@ -12,6 +13,7 @@ SUITES = {
     "imputation": "benchmarks.imputation",
     "imputation_quality": "benchmarks.imputation_quality",
     "evaluation": "benchmarks.evaluation_bench",
+    "contention": "benchmarks.contention",
 }
 
 
