@@ -70,10 +70,11 @@ def sidecar_rows(record: Mapping[str, Any], item_ids: np.ndarray, features: Path
     ids = pd.Index([str(i) for i in record["items"]["ids"]])
     rows = ids.get_indexer([str(i) for i in item_ids])
     if (rows < 0).any():
-        first = item_ids[int(np.flatnonzero(rows < 0)[0])]
+        first = np.asarray(item_ids)[int(np.flatnonzero(rows < 0)[0])]
+        first = first.item() if isinstance(first, np.generic) else first
         raise DataError(f"{sidecar_path(features)} records features of {len(ids)} items, but the dataset has "
-                        f"{len(item_ids)} and item {first!r} is not among them ({int((rows < 0).sum())} items "
-                        "unmatched): the features were extracted for another dataset or item set")
+                        f"{len(item_ids)} and item {first!r} is not among them ({int((rows < 0).sum())} unmatched)"
+                        ": the features were extracted for another dataset or item set")
     return rows
 
 
