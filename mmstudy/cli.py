@@ -178,13 +178,14 @@ def cmd_data_extract(args: argparse.Namespace) -> int:
                                id_column=args.id_column, output=args.output, force=args.force, options=options,
                                params=params, batch_size=args.batch_size or 32, device=args.device,
                                command=shlex.join(["python", "-m", "mmstudy", *args.argv]))
-    print(f"{done.path}: {done.n_items:,} items x {done.dim} ({done.n_present:,} with content, "
-          f"{done.n_items - done.n_present:,} missing) in {done.seconds:.1f} s")
+    items, (n_items, dim) = done.record["items"], done.record["features"]["shape"]
+    print(f"{done.path}: {n_items:,} items x {dim} ({items['present']:,} with content, "
+          f"{len(items['missing']):,} missing) in {done.seconds:.1f} s")
     print(f"provenance: {done.sidecar}")
     if done.loaded_as:
         print(f"the dataset's loader reads it as modality {done.loaded_as!r}")
     else:
-        print(f"use it in a study: --set data.features.{done.modality}.file={done.path}")
+        print(f"use it in a study: --set data.features.{done.record['modality']['name']}.file={done.path}")
     return 0
 
 

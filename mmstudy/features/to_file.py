@@ -36,16 +36,16 @@ FILTERING_OPTIONS = ("user_core", "item_core")
 
 @dataclass(frozen=True)
 class Extracted:
-    """What `extract_to_file` wrote."""
+    """What `extract_to_file` wrote: the features at `path` and their sidecar `record`."""
 
     path: Path
-    sidecar: Path
-    modality: str
-    n_items: int
-    n_present: int
-    dim: int
-    seconds: float
+    record: dict[str, Any]
+    seconds: float  # model loading and extraction
     loaded_as: str | None = None  # the modality name the dataset's loader gives the file, if it reads it
+
+    @property
+    def sidecar(self) -> Path:
+        return sidecar_path(self.path)
 
 
 def extract_to_file(dataset: str, preset: str, *, modality: str | None = None, source: str | None = None,
@@ -95,13 +95,12 @@ def extract_to_file(dataset: str, preset: str, *, modality: str | None = None, s
                               "libraries": library_versions()},
               "command": command, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     try:
-        write_features(path, result.features, record)
+        record = write_features(path, result.features, record)
     except OSError as exc:
         raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
     reads_it = "features" in loader_options and "features" not in options and path.parent.resolve() == \
         Path(dataset).expanduser().resolve()  # an MMRec folder's loader reads every .npy in it
-    return Extracted(path, sidecar_path(path), name, data.n_items, int(result.present.sum()), result.dim, seconds,
-                     path.stem if reads_it else None)
+    return Extracted(path, record, seconds, path.stem if reads_it else None)
 
 
 def _items_record(data: Dataset, present: np.ndarray) -> dict[str, Any]:
