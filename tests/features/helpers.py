@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -60,8 +61,6 @@ def tiny_mmrec(folder, n_users: int = 40, n_items: int = 16, untitled=(5,), unli
     """An MMRec folder `<folder>/<folder name>.inter` (6 items per user: 4 train, 1 valid, 1 test),
     image_feat.npy, and items.tsv with a title per item, rows shuffled; items in `untitled` have a
     blank title and those in `unlisted` no row (so both lack text); returns {item: title}."""
-    from pathlib import Path
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
