@@ -112,3 +112,12 @@ def test_bad_sidecars_are_one_line(extracted, damage, load, message):
     with pytest.raises(DataError, match=message) as info:
         load(extracted)
     assert "\n" not in str(info.value)
+
+
+def test_an_mmrec_folder_checks_the_sidecars_item_ids(extracted):
+    side = sidecar_path(extracted / "text_feat.npy")
+    data = json.loads(side.read_text())
+    data["items"]["ids"] = ["a", "b", "c", "d"]  # extracted for a dataset with other ids
+    side.write_text(json.dumps(data))
+    with pytest.raises(DataError, match=r"records features of 4 items, but the dataset has 4 and item 0 is not"):
+        load_mmrec(extracted)
