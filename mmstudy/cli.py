@@ -1,10 +1,13 @@
-"""Command line: `python -m mmstudy run | data info | list | report | verify | export`."""
+"""Command line: `python -m mmstudy run | data info | data extract | list | report | verify | export`."""
 from __future__ import annotations
 
 import argparse
 import json
 import re
+import shlex
 import sys
+import warnings
+from contextlib import contextmanager
 from datetime import datetime
 from importlib import import_module
 from pathlib import Path
@@ -129,17 +132,24 @@ def metrics_table(manifest) -> str:
     return head + "\n" + table.to_string(float_format=lambda v: f"{v:.4f}")
 
 
-def cmd_data_info(args: argparse.Namespace) -> int:
-    import warnings
+@contextmanager
+def plain_warnings():
+    """Warnings raised in the block (e.g. by a loader), shown after it as one plain line each."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for warning in caught:
+                print(f"warning: {warning.message}", file=sys.stderr)
 
+
+def cmd_data_info(args: argparse.Namespace) -> int:
     from .data import load_dataset
     from .data.feedback import describe
 
-    with warnings.catch_warnings(record=True) as caught:  # shown as one plain line each, below
-        warnings.simplefilter("always")
+    with plain_warnings():
         dataset = load_dataset(args.dataset, **parse_assignments(args.set))
-    for warning in caught:
-        print(f"warning: {warning.message}", file=sys.stderr)
     info = dataset.info()
     if args.json:
         print(json.dumps(info, indent=2, default=str))
@@ -150,7 +160,32 @@ def cmd_data_info(args: argparse.Namespace) -> int:
     print("\n".join(describe(info["feedback"])))
     for name, mod in info["modalities"].items():
         print(f"  {name:<10} {mod['kind']:<8} dim {mod['dim']:>5}  coverage {mod['coverage']:.1%} "
-              f"({mod['missing_items']} items missing)  raw: {'yes' if mod['raw'] else 'no'}  {mod['source']}")
+              f"({mod['missing_items']} items missing)  raw: {'yes' if mod['raw'] else 'no'}  {mod['source']}"
+              + (f"  extractor {json.dumps(mod['extractor'])} (provenance sidecar)" if "provenance" in mod else ""))
+    return 0
+
+
+def cmd_data_extract(args: argparse.Namespace) -> int:
+    from .features.to_file import extract_to_file
+
+    check_positive(args, "--batch-size")
+    with located("--set"):
+        options = parse_assignments(args.set)
+    with located("--param"):
+        params = parse_assignments(args.param)
+    with plain_warnings():
+        done = extract_to_file(args.dataset, args.preset, modality=args.modality, source=args.source,
+                               id_column=args.id_column, output=args.output, force=args.force, options=options,
+                               params=params, batch_size=args.batch_size or 32, device=args.device,
+                               command=shlex.join(["python", "-m", "mmstudy", *args.argv]))
+    items, (n_items, dim) = done.record["items"], done.record["features"]["shape"]
+    print(f"{done.path}: {n_items:,} items x {dim} ({items['present']:,} with content, "
+          f"{len(items['missing']):,} missing) in {done.seconds:.1f} s")
+    print(f"provenance: {done.sidecar}")
+    if done.loaded_as:
+        print(f"the dataset's loader reads it as modality {done.loaded_as!r}")
+    else:
+        print(f"use it in a study: --set data.features.{done.record['modality']['name']}.file={done.path}")
     return 0
 
 
@@ -203,12 +238,32 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--set", action="append", metavar="KEY=VALUE", help="loader option (repeatable)")
     info.add_argument("--json", action="store_true")
     info.set_defaults(func=cmd_data_info)
+    _add_extract_parser(data)
     lst = sub.add_parser("list", help="list registered datasets, models, imputers, extractors, metrics")
     lst.add_argument("what", nargs="?")
     lst.set_defaults(func=cmd_list)
     _add_report_commands(sub)
     export_commands.add_parsers(sub)  # `export mlflow`: MLflow itself is imported when the command runs
     return parser
+
+
+def _add_extract_parser(data) -> None:
+    ext = data.add_parser("extract", help="extract one modality's features into a .npy with a provenance sidecar")
+    ext.add_argument("dataset", help="a catalog name or a dataset folder (any layout)")
+    ext.add_argument("--preset", required=True, help="extractor preset (python -m mmstudy list presets)")
+    ext.add_argument("--modality", help="modality to extract (default: the preset's kind, e.g. text)")
+    ext.add_argument("--source", metavar="FILE:COLUMN|FOLDER",
+                     help="raw content: a column of an item table, or a folder of <item>.jpg images, relative "
+                          "to the dataset folder (default: the raw content the loader gives the modality)")
+    ext.add_argument("--id-column", help="the item id column of the --source table (default: its item column)")
+    ext.add_argument("--output", help="the .npy to write (default: <dataset folder>/<modality>_feat.npy)")
+    ext.add_argument("--force", action="store_true", help="replace an existing output file")
+    ext.add_argument("--set", action="append", metavar="KEY=VALUE", help="loader option (repeatable)")
+    ext.add_argument("--param", action="append", metavar="KEY=VALUE",
+                     help="extractor parameter override (repeatable), e.g. pooling=cls")
+    ext.add_argument("--batch-size", type=int, help="items per batch (default 32)")
+    ext.add_argument("--device", default="cpu", help="cpu | cuda[:i] | auto")
+    ext.set_defaults(func=cmd_data_extract)
 
 
 def _add_report_commands(sub) -> None:
@@ -221,6 +276,7 @@ def _add_report_commands(sub) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else list(argv)  # recorded by commands that write provenance
     try:
         return args.func(args)
     except (MMStudyError, UnknownNameError, ConfigError, FileNotFoundError) as exc:

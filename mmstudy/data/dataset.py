@@ -88,7 +88,7 @@ class Dataset:
                "fixed_split": self.fixed_split is not None,
                "modalities": {k: {"kind": m.kind, "dim": m.dim, "coverage": m.coverage,
                                   "missing_items": int((~m.present).sum()), "source": m.source,
-                                  "raw": m.raw is not None}
+                                  "raw": m.raw is not None, **_provenance(m)}
                               for k, m in self.modalities.items()}}
         return out
 
@@ -126,6 +126,14 @@ class Dataset:
     def subset_items(self, keep: np.ndarray) -> "Dataset":
         """Drop items (and their interactions) outside `keep` (boolean mask or index array)."""
         return self.subset(items=keep)
+
+
+def _provenance(modality: Modality) -> dict:
+    """The extractor spec and sidecar of features that came with a provenance sidecar ({} otherwise)."""
+    record = modality.info.get("extractor") or {}
+    if "provenance" not in record:
+        return {}
+    return {"extractor": record.get("spec"), "provenance": record["provenance"]["sidecar"]}
 
 
 def _indices(selection: np.ndarray, n: int, what: str) -> np.ndarray:

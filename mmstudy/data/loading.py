@@ -14,7 +14,7 @@ from .sources import canonical_column, read_header
 from .sources.catalog import DATASETS
 from .sources.ducho import load_ducho
 from .sources.mmrec import load_mmrec
-from .sources.raw import ITEM_FILES, load_raw
+from .sources.raw import INTERACTION_FILES, ITEM_FILES, load_raw
 
 LAYOUTS: Registry[Callable[..., Dataset]] = Registry("dataset layout")
 LAYOUTS.add("mmrec", load_mmrec)
@@ -23,16 +23,20 @@ LAYOUTS.add("raw", load_raw)
 
 
 def detect_layout(directory: str | Path) -> str:
-    """'ducho' (train.tsv), 'raw' (items.tsv or items.csv) or 'mmrec' (a *.inter file with an
-    x_label column)."""
+    """'ducho' (train.tsv), 'raw' (items.tsv or items.csv with an interactions file) or 'mmrec'
+    (a *.inter file with an x_label column; an MMRec folder may also hold an item table, e.g. the
+    titles features are extracted from); items without either is 'raw' (which names what is missing)."""
     directory = Path(directory)
     if (directory / "train.tsv").is_file():
         return "ducho"
-    if any((directory / name).is_file() for name in ITEM_FILES):
+    items = any((directory / name).is_file() for name in ITEM_FILES)
+    if items and any((directory / name).is_file() for name in INTERACTION_FILES):
         return "raw"
     for path in sorted(directory.glob("*.inter")):
         if "x_label" in [canonical_column(c) for c in read_header(path)]:
             return "mmrec"
+    if items:
+        return "raw"
     raise DataError(f"{directory}: cannot tell the dataset layout; expected train.tsv/val.tsv/test.tsv (Ducho/"
                     "Elliot), items.tsv/.csv + interactions.tsv/.csv (raw content) or <name>.inter with an x_label column "
                     f"(MMRec); found {sorted(p.name for p in directory.iterdir())[:20]}")

@@ -8,6 +8,10 @@ One spec per modality name, e.g. ``{"image": {"preset": "efficientnet-lite0", "l
 - ``{"backend": name, **params}``: an extractor backend (`EXTRACTORS`) built from its parameters;
 - ``{"precomputed": modality}``: the features the dataset ships for that modality (the same one,
   or another of the same kind, e.g. Last.fm's "vggish" as the audio modality);
+- ``{"file": path}``: a feature .npy (relative to the dataset folder), e.g. one `python -m mmstudy
+  data extract` wrote: rows are matched to the items by the ids its provenance sidecar lists
+  (without a sidecar, by position) and the sidecar's extractor record is kept; the modality may
+  be a new one;
 - a string: a preset name, or "precomputed" (the modality's own shipped features).
 
 ``batch_size`` (preset/backend specs, default 32) sets the extraction batch size: it changes
@@ -24,14 +28,15 @@ from typing import Any, Mapping
 
 from ..data.dataset import Dataset
 from ..data.modality import Modality
+from ..data.sources import feature_modality
 from ..errors import ConfigError, DataError
 from ..hashing import fingerprint
 from .base import EXTRACTORS, Extractor, extract_modality, raw_available
 from .store import FeatureStore
 from .zoo import PRESETS, resolve_preset
 
-SOURCES = ("preset", "backend", "precomputed")
-PRECOMPUTED = "precomputed"
+SOURCES = ("preset", "backend", "precomputed", "file")
+PRECOMPUTED, FILE = "precomputed", "file"
 _BUILT: dict[str, Extractor] = {}  # one loaded model per spec and process (models are large)
 _EXTRACTED: dict[str, Modality] = {}  # without a store: each feature set extracted once per process
 
@@ -58,8 +63,10 @@ class FeatureSpec:
         source = sources[0]
         name = str(params.pop(source) or "")
         batch_size = params.pop("batch_size", 32)
-        if source == PRECOMPUTED and params:
-            raise ConfigError(f"{where}: a precomputed spec takes no parameters, got {sorted(params)}")
+        if source in (PRECOMPUTED, FILE) and params:
+            raise ConfigError(f"{where}: a {source} spec takes no parameters, got {sorted(params)}")
+        if source == FILE and not name:
+            raise ConfigError(f"{where}: a file spec names a feature .npy file, got {value[FILE]!r}")
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"{where}: batch_size must be a positive integer, got {batch_size!r}")
         if source == "preset":
@@ -115,6 +122,8 @@ def apply_features(dataset: Dataset, features: Mapping[str, Any] | None, store: 
         where = f"dataset {dataset.name!r}, modality {mod!r}"
         if spec.source == PRECOMPUTED:
             out[mod] = precomputed_features(dataset, mod, spec.name or mod)
+        elif spec.source == FILE:
+            out[mod] = file_features(dataset, mod, spec.name)
         else:
             out[mod] = extract_features(dataset.modalities[mod], spec, store, device=device, progress=progress,
                                         where=where)
@@ -127,6 +136,8 @@ def validate_features(dataset: Dataset, features: Mapping[str, Any] | None) -> N
     for mod, spec in _specs_for(dataset, features).items():
         if spec.source == PRECOMPUTED:
             precomputed_features(dataset, mod, spec.name or mod)
+        elif spec.source == FILE:
+            file_features(dataset, mod, spec.name)
         else:
             _checked_extractor(dataset.modalities[mod], spec, f"dataset {dataset.name!r}, modality {mod!r}",
                                raw=not _renders_images(dataset, mod))
@@ -134,7 +145,7 @@ def validate_features(dataset: Dataset, features: Mapping[str, Any] | None) -> N
 
 def _specs_for(dataset: Dataset, features: Mapping[str, Any] | None) -> dict[str, FeatureSpec]:
     specs = parse_features(features)
-    unknown = [m for m in specs if m not in dataset.modalities]
+    unknown = [m for m, spec in specs.items() if m not in dataset.modalities and spec.source != FILE]
     if unknown:
         raise ConfigError(f"data.features names modality {unknown[0]!r}, which dataset {dataset.name!r} does not "
                           f"have; available: {sorted(dataset.modalities)}")
@@ -185,10 +196,28 @@ def precomputed_features(dataset: Dataset, target: str, source: str) -> Modality
     if mod.dim == 0:
         raise ConfigError(f"dataset {dataset.name!r}: modality {source!r} ships no features (raw content only); "
                           "choose an extractor preset for it")
-    record = {"spec": {PRECOMPUTED: source}, "backend": PRECOMPUTED, "model": mod.source or source,
-              "layer": "as shipped", "weights_sha256": mod.fingerprint(), "dim": mod.dim,
-              "n_extracted": int(mod.present.sum()), "seconds_per_item": None}
-    return replace(mod, name=target, info={**mod.info, "extractor": record})
+    return replace(mod, name=target, info=_with_record(mod, {PRECOMPUTED: source}, mod.source or source))
+
+
+def file_features(dataset: Dataset, target: str, file: str) -> Modality:
+    """Modality `target` from a feature .npy (a relative path is taken from the dataset folder),
+    verified against its provenance sidecar, whose extractor record it keeps (see
+    `mmstudy.data.sources.provenance`); a file without a sidecar is recorded like shipped features."""
+    path = Path(file).expanduser()
+    if not path.is_absolute() and dataset.meta.get("directory"):
+        path = Path(dataset.meta["directory"]) / path
+    own = dataset.modalities.get(target)
+    mod = feature_modality(target, path, dataset.n_items, own.kind if own else None, item_ids=dataset.item_ids)
+    return replace(mod, info=_with_record(mod, {FILE: file}, str(path)))
+
+
+def _with_record(mod: Modality, spec: dict[str, str], model: str) -> dict[str, Any]:
+    """`mod.info` with an extraction record: the one its provenance sidecar gave, else that of
+    features made elsewhere (nothing known but the file and its content)."""
+    shipped = {"spec": spec, "backend": PRECOMPUTED, "model": model, "layer": "as shipped",
+               "weights_sha256": mod.fingerprint(), "dim": mod.dim, "n_extracted": int(mod.present.sum()),
+               "seconds_per_item": None}
+    return {**mod.info, "extractor": mod.info.get("extractor") or shipped}
 
 
 def extraction_record(spec: FeatureSpec, extraction: Mapping[str, Any]) -> dict[str, Any]:
@@ -213,7 +242,7 @@ def _renders_images(dataset: Dataset, modality: str) -> bool:
 def _with_rendered_images(dataset: Dataset, specs: Mapping[str, FeatureSpec], image_dir) -> Dataset:
     """Render the synthetic dataset's item images when an image extractor needs them."""
     spec = specs.get("image")
-    if spec is None or spec.source == PRECOMPUTED or not _renders_images(dataset, "image"):
+    if spec is None or spec.source in (PRECOMPUTED, FILE) or not _renders_images(dataset, "image"):
         return dataset
     from ..data.sources.synthetic import render_item_images
     key = fingerprint(dataset.meta.get("generator"))[:16]

@@ -37,7 +37,7 @@ def content_hash(extractor: Extractor, modality: Modality) -> str:
     return fingerprint({"n_items": modality.n_items, "items": content})
 
 
-def _library_versions() -> dict[str, str]:
+def library_versions() -> dict[str, str]:
     versions = {}
     for name in _LIBRARIES:
         try:
@@ -110,7 +110,7 @@ class FeatureStore:
                 files[f"{name}.npy"] = file_sha256(tmp)
         extraction = result.info["extraction"]
         manifest = {"key": key, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "mmstudy": __version__, "files": files, "environment": _library_versions(),
+                    "mmstudy": __version__, "files": files, "environment": library_versions(),
                     "modality": {"name": result.name, "kind": result.kind, "n_items": result.n_items,
                                  "n_present": int(result.present.sum()), "dim": result.dim},
                     "weights_sha256": extraction["identity"].get("weights_sha256"),

@@ -39,6 +39,8 @@ def test_directory_layout_detection(mmrec_dir, tmp_path):
     write_tsv(raw / "items.tsv", ["item", "title"], [["a", "A"], ["b", "B"]])
     write_tsv(raw / "interactions.tsv", ["user", "item"], [["x", "a"]])
     assert detect_layout(raw) == "raw" and load_dataset(str(raw)).modalities["text"].raw == ["A", "B"]
+    write_tsv(mmrec_dir / "items.tsv", ["itemID", "title"], [[0, "A"]])  # titles to extract features from
+    assert detect_layout(mmrec_dir) == "mmrec"
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="cannot tell the dataset layout"):
         load_dataset(tmp_path / "empty")

@@ -47,6 +47,7 @@ def vit(path: str) -> dict:
      {"preset": "efficientnet-lite0", "layer": "logits", "batch_size": 8}),
     ({"backend": "tv", "model": "resnet18", "batch_size": 32}, {"backend": "torchvision", "model": "resnet18"}),
     ({"precomputed": "vggish"}, {"precomputed": "vggish"}),
+    ({"file": "text_feat.npy"}, {"file": "text_feat.npy"}),
 ])
 def test_spec_parsing_is_canonical(value, expected):
     assert FeatureSpec.parse(value, "x").to_dict() == expected
@@ -59,6 +60,8 @@ def test_spec_parsing_is_canonical(value, expected):
     ({"layer": "pool"}, ConfigError, "exactly one of"),
     ({"preset": "minilm-l6", "batch_size": 0}, ConfigError, "batch_size"),
     ({"precomputed": "", "layer": "x"}, ConfigError, "takes no parameters"),
+    ({"file": "t.npy", "layer": "x"}, ConfigError, "a file spec takes no parameters"),
+    ({"file": ""}, ConfigError, "a file spec names a feature .npy file, got ''"),
     (3, ConfigError, "expected a preset name"),
 ])
 def test_bad_specs(value, error, match):

@@ -19,6 +19,7 @@ from ..dataset import Dataset
 from ..modality import KINDS, Modality
 from ..split import Split
 from . import tables
+from .provenance import present_rows, provenance_info, read_sidecar, sidecar_rows
 
 ALIASES = {"user": ("user", "userid", "user_id", "uid", "u"),
            "item": ("item", "itemid", "item_id", "iid", "i", "movieid", "movie_id"),
@@ -230,15 +231,34 @@ def check_features(features: np.ndarray, present: np.ndarray | None, where: str)
         raise DataError(f"{where}: non-finite value (NaN/inf) in row {int(np.flatnonzero(~finite)[0])}")
 
 
-def feature_modality(name: str, path: str | Path, n_items: int, kind: str | None = None) -> Modality:
-    """One modality from an (n_items x d) .npy matrix; row i = item i."""
+def feature_modality(name: str, path: str | Path, n_items: int, kind: str | None = None,
+                     item_ids: np.ndarray | None = None) -> Modality:
+    """One modality from an (items x d) .npy matrix: row i = item i.
+
+    With a provenance sidecar (see `provenance`) the file is verified against it, the items it
+    lists as missing are absent, the kind defaults to the recorded one and `info["extractor"]`
+    holds the extractor's record; with `item_ids` too, rows are matched to those items by id (so
+    the file may cover a superset, e.g. the items before k-core filtering).
+    """
+    path = Path(path)
     arr = load_npy(path)
     if arr.ndim != 2:
         raise DataError(f"{path}: expected a 2-D (items x dims) array, got shape {arr.shape}")
-    if arr.shape[0] != n_items:
+    record = read_sidecar(path, arr.shape)
+    rows = None if record is None or item_ids is None else sidecar_rows(record, np.asarray(item_ids), path)
+    if rows is None and arr.shape[0] != n_items:
         raise DataError(f"{path}: {arr.shape[0]} feature rows but the dataset has {n_items} items")
-    check_features(arr, None, str(path))
-    return Modality(name, modality_kind(name, kind), arr, np.ones(n_items, bool), source=str(path))
+    if record is None:
+        check_features(arr, None, str(path))
+        return Modality(name, modality_kind(name, kind), arr, np.ones(n_items, bool), source=str(path))
+    rows = np.arange(n_items) if rows is None else rows
+    recorded = record["modality"].get("kind")
+    if kind is not None and recorded is not None and kind != recorded:
+        raise DataError(f"{path}: its sidecar records {recorded} features, but modality {name!r} is {kind}")
+    present = present_rows(record)[rows]
+    check_features(arr[rows], present, str(path))
+    return Modality(name, modality_kind(name, kind or recorded), arr[rows], present, source=str(path),
+                    info={"extractor": provenance_info(record, path)})
 
 
 def raw_modality(name: str, kind: str, raw: Sequence[object | None], source: str = "") -> Modality:

@@ -56,7 +56,8 @@ def load_lastfm_2k(root: str | Path | None = None, modalities: Sequence[str] = (
     if raw_text and "text" in chosen:
         text = dataset.modalities["text"]
         raw = lastfm_item_texts(directory, dataset.n_items)
-        dataset = dataset.with_modalities({**dataset.modalities, "text": replace(text, raw=raw)})
+        text = replace(text, raw=raw, info={**text.info, "raw_source": str(directory / "lfm2k_text.tsv")})
+        dataset = dataset.with_modalities({**dataset.modalities, "text": text})
     return dataset
 
 

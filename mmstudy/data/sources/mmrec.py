@@ -76,8 +76,8 @@ def load_mmrec(directory: str | Path, inter_file: str | None = None, features: d
         features = {p.stem: p.name for p in sorted(directory.glob("*.npy"))}
     n_items = _item_count(directory, path, table, features)
     kinds = kinds or {}
-    modalities = {key: feature_modality(key, directory / file, n_items, kinds.get(key))
-                  for key, file in features.items()}
+    modalities = {key: feature_modality(key, directory / file, n_items, kinds.get(key), item_ids=np.arange(n_items))
+                  for key, file in features.items()}  # ids: a provenance sidecar must list items 0..n-1
     n_users = int(table["u"].max()) + 1
     meta = {"source": "mmrec", "directory": str(directory), "interactions_file": path.name,
             "feature_files": dict(features)}
