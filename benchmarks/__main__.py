@@ -2,7 +2,8 @@
 benchmarks/results/. Suites: models (Last.fm-2K per-model speed/accuracy vs the reference),
 scale (Amazon-Elec shape on CPU), imputation (graph + imputers at 20k items), imputation_quality
 (every strategy vs the truth; learned imputers' fit times), evaluation, contention (study wall time
-under each execution setting, idle and beside a competing process)."""
+under each execution setting, idle and beside a competing process), imputer_selection (retrain vs
+reconstruction), study_estimate (a whole study's time from a stratified sample)."""
 from __future__ import annotations
 
 import sys
@@ -14,6 +15,8 @@ SUITES = {
     "imputation_quality": "benchmarks.imputation_quality",
     "evaluation": "benchmarks.evaluation_bench",
     "contention": "benchmarks.contention",
+    "imputer_selection": "benchmarks.imputer_selection",
+    "study_estimate": "benchmarks.study_estimate",
 }
 
 

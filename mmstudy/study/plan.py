@@ -91,8 +91,8 @@ def factor_counts(cells: list[Cell]) -> dict[str, Counter]:
         for key, value in cell.labels.items():
             if key != "model":
                 out.setdefault(key, Counter())[str(value)] += 1
-    # a label whose every value names one cell (a control's pairs_with) is an identifier, not a factor
-    return {k: v for k, v in out.items() if len(v) < 3 or max(v.values()) > 1}
+    # a label with about one cell per value (a control's pairs_with) is an identifier, not a factor
+    return {k: v for k, v in out.items() if len(v) < 3 or 2 * len(v) <= sum(v.values())}
 
 
 def trials(cell: Cell) -> int:
