@@ -193,6 +193,7 @@ def cmd_data_extract(args: argparse.Namespace) -> int:
 # stay optional. Strategies are `dropped` and the imputers.
 LISTED = (("datasets", "mmstudy.data", "DATASETS"), ("models", "mmstudy.models", "MODELS"),
           ("strategies", "mmstudy.missing.imputers", "strategy_names"),
+          ("mechanisms", "mmstudy.missing.mechanisms", "MECHANISMS"), ("phases", "mmstudy.study.cell", "PHASES"),
           ("extractors", "mmstudy.features", "EXTRACTORS"), ("presets", "mmstudy.features", "PRESETS"),
           ("metrics", "mmstudy.evaluation", "METRICS"))
 
@@ -239,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true")
     info.set_defaults(func=cmd_data_info)
     _add_extract_parser(data)
-    lst = sub.add_parser("list", help="list registered datasets, models, imputers, extractors, metrics")
+    lst = sub.add_parser("list", help="list registered datasets, models, strategies, mechanisms, phases, extractors, metrics")
     lst.add_argument("what", nargs="?")
     lst.set_defaults(func=cmd_list)
     _add_report_commands(sub)

@@ -141,6 +141,7 @@ def test_list_registries(capsys):
     assert "models:" in text and "FREEDOM" in text and "propagation" in text and "Recall" in text
     strategies = next(line for line in text.splitlines() if line.startswith("strategies: "))
     assert strategies.startswith("strategies: dropped, ") and "zeros" in strategies  # dropped is a strategy too
+    assert "mechanisms: content, mcar, popularity" in text and "phases: new_items, serving, train_and_test" in text
 
 
 def write_rated(directory, ratings):
