@@ -81,7 +81,8 @@ def mask_for(modalities: dict[str, Modality], cfg, split: Split | None = None) -
 
 def handle_missing(modalities: dict[str, Modality], split: Split, cfg, params: dict,
                    graph_cache=None) -> HandledData:
-    """Mask, then drop or impute according to `cfg` (a MissingConfig) with imputer `params`."""
+    """Mask, then drop or impute according to `cfg` (a MissingConfig) with the imputer settings
+    `cfg.params` updated by `params` (e.g. one grid point)."""
     from .homophily import modality_homophily
     from .imputers import get_imputer
     from .learned import ImputationContext, expected_fit_rows
@@ -105,6 +106,7 @@ def handle_missing(modalities: dict[str, Modality], split: Split, cfg, params: d
         kept = restrict_items(split, keep)
         info["dropped"] = dropped_losses(split, kept, split.shape[1])
         return HandledData({k: m.subset(keep) for k, m in masked.items()}, kept, keep, info, keep)
+    params = {**dict(getattr(cfg, "params", None) or {}), **params}
     imputer = get_imputer(cfg.strategy, **params)
     graph = None
     if getattr(imputer, "needs_graph", False) and any((~m.present).any() for m in masked.values()):

@@ -58,7 +58,7 @@ def choose_by_reconstruction(modalities: dict[str, Modality], split: Split, cfg,
     plain = replace(cfg, setting="none", rate=0.0, grid={}, mechanism="mcar", strength=0.0)
     scores = []
     for params in points:
-        filled = handle_missing(hidden, split, plain, {**cfg.params, **params}, graph_cache=graph_cache).modalities
+        filled = handle_missing(hidden, split, plain, params, graph_cache=graph_cache).modalities
         cosine = [_cosine(filled[n].features[r], masked[n].features[r]) for n, r in rows.items() if len(r)]
         scores.append({"params": params, "cosine": float(np.mean(cosine)) if cosine else float("nan")})
     best = max(range(len(points)), key=lambda i: (np.nan_to_num(scores[i]["cosine"], nan=-np.inf), -i))

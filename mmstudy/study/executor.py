@@ -113,7 +113,7 @@ def select_variant(cell: Cell, fusion: FusionConfig | None, trainer: Trainer, mo
     points, selection = imputer_points(cell, modalities, split, ws)
     trials, chosen = [], None
     for imputer_params in points:
-        handled = handle_missing(modalities, split, cell.missing, {**cell.missing.params, **imputer_params},
+        handled = handle_missing(modalities, split, cell.missing, imputer_params,
                                  graph_cache=ws.graphs)
         if selection:
             handled.info["imputer_selection"] = selection

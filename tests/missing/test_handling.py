@@ -90,3 +90,13 @@ def test_modality_dropout_serves_zeros_and_asks_the_model_to_drop_rows(data):
     assert zeros.content_dropout == 0.0 and "content_dropout" not in zeros.info
     default = handle_missing(ds.modalities, split, cfg, {})
     assert default.content_dropout == 0.3
+
+
+def test_the_configs_own_imputer_settings_apply_and_a_grid_point_overrides_them(data):
+    ds, split = data
+    cfg = MissingConfig(setting="same", rate=0.5, strategy="propagation", params={"hops": 3}, graph_k=10)
+    assert handle_missing(ds.modalities, split, cfg, {}).info["imputer_params"] == {"hops": 3}
+    assert handle_missing(ds.modalities, split, cfg, {"hops": 1}).info["imputer_params"] == {"hops": 1}
+    one, three = (handle_missing(ds.modalities, split, cfg, {"hops": h}).modalities["image"].features for h in (1, 3))
+    assert np.array_equal(handle_missing(ds.modalities, split, cfg, {}).modalities["image"].features, three)
+    assert not np.array_equal(one, three)
