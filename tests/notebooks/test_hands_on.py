@@ -162,4 +162,4 @@ def test_study_file_shown_in_the_notebook_is_a_valid_missing_study(tmp_path):
     spec = load_spec(tmp_path / "study.yaml", "missing")
     assert dict(spec.data.features) == {"image": "efficientnet-lite0", "text": "minilm-l6"}
     cells = missing_cells(spec, KIND.parse_section(spec), ["image", "text"])
-    assert len(cells) == 30  # the count the notebook states: 3 rates x 3 strategies x 3 seeds + 3 BPR-MF
+    assert len(cells) == 33  # the count the notebook states: 3 rates x 3 strategies x 3 seeds + 3 complete + 3 BPR-MF

@@ -107,7 +107,9 @@ def finished(tmp_path_factory) -> Path:
 def test_tiny_study_ends_in_a_report_that_verifies(finished):
     assert (finished / "report.pdf").stat().st_size > 10_000
     study = json.loads((finished / "study.json").read_text())
-    assert study["kind"] == "fusion" and len(study["cells"]) == 3 * 3 + 2 * 3
+    controls = [c["labels"]["control"] for c in study["cells"] if "control" in c["labels"]]
+    assert study["kind"] == "fusion" and len(study["cells"]) - len(controls) == 3 * 3 + 2 * 3
+    assert sorted(controls) == ["aa"] * 3 + ["cf"] * 3 + ["noise"] * 3  # A/A, CF counterpart, noise
     tables = {p.stem for p in (finished / "tables").glob("*.csv")}
     assert {"accuracy", "variant_vs_reference", "ranks", "ranking_tests", "cost", "robustness", "retention",
             "cross_vs_reference", "drop_vs_reference", "late_weights", "audit"} <= tables
