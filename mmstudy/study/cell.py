@@ -24,7 +24,8 @@ for _phase in ("train_and_test", "serving", "new_items"):
 # Fields added after results folders existed: left out of a cell's plain form (and so of its
 # fingerprint) while they hold their defaults, so every earlier cell keeps its fingerprint.
 LATER_DEFAULTS = {("control",): "", ("missing", "phase"): "train_and_test", ("missing", "cold_share"): 0.0,
-                  ("missing", "select"): "retrain", ("missing", "mechanism"): "mcar", ("missing", "strength"): 0.0}
+                  ("missing", "select"): "retrain", ("missing", "mechanism"): "mcar", ("missing", "strength"): 0.0,
+                  ("train", "seed_batch"): False}
 IMPUTER_SELECTION = ("retrain", "reconstruction")
 CELL_CONTROLS = ("", "noise")
 
