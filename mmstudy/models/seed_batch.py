@@ -26,6 +26,7 @@ from .bpr import BPRMF
 from .graphs import layer_mean
 from .lightgcn import LightGCN
 from .lightgcn_m import LightGCNM
+from .seed_ops import project, seed_bpr, seed_rows, seed_squares
 from .vbpr import VBPR
 
 SEED_BATCHES: dict[type[Recommender], type["SeedBatch"]] = {}
@@ -102,57 +103,14 @@ class SeedBatch(nn.Module):
         raise NotImplementedError
 
 
-# --- per-seed building blocks ------------------------------------------------------------------
-def seed_rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """(B, k, d): row index[b, j] of table[b] for a (B, n, d) table, in one gather."""
-    b, n = table.shape[:2]
-    offsets = torch.arange(b, device=index.device).unsqueeze(1) * n
-    return rows(table.reshape(b * n, -1), (index + offsets).reshape(-1)).view(*index.shape, -1)
-
-
-def node_rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """(B, k, d): row index[b, j] of seed b for an (n, B, d) node table (seeds side by side)."""
-    n, b = table.shape[:2]
-    seeds = torch.arange(b, device=index.device).unsqueeze(1)
-    return rows(table.reshape(n * b, -1), (index * b + seeds).reshape(-1)).view(*index.shape, -1)
-
-
-def seed_bpr(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
-    """(B,) BPR losses of (B, k) score pairs (`base.bpr_loss` per row)."""
-    return -F.logsigmoid(pos - neg).mean(dim=1)
-
-
-def seed_l2(*tensors: torch.Tensor) -> torch.Tensor:
-    """(B,) `base.l2_reg` per seed of (B, k, d) tensors: squared norms over the first's batch size."""
-    return sum(t.pow(2).sum(dim=(1, 2)) for t in tensors) / max(1, tensors[0].shape[1])
-
-
-def pair_scores(user: torch.Tensor, items: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, k) positive and negative scores of users against [positives; negatives] item rows."""
-    pos, neg = items.split(k, dim=1)
-    return (user * pos).sum(2), (user * neg).sum(2)
-
-
-def project(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """(B, n, d): every seed's linear projection of `features`, shared (n, f) or per seed (B, n, f),
-    with (B, d, f) weights: one matrix product for all seeds."""
-    if features.dim() == 3:
-        return torch.baddbmm(bias.unsqueeze(1), features, weight.transpose(1, 2))
-    b, d = bias.shape
-    out = torch.addmm(bias.reshape(b * d), features, weight.reshape(b * d, -1).T)
-    return out.view(-1, b, d).transpose(0, 1)
-
-
 # --- implementations ---------------------------------------------------------------------------
 @seed_batch_of(BPRMF)
 class BPRMFSeeds(SeedBatch):
     """BPR-MF's loss (`bpr.BPRMF.loss`) for every seed at once."""
 
     def loss(self, batch: Batch) -> torch.Tensor:
-        user = seed_rows(self.param("user_embedding"), batch.users)
-        items = seed_rows(self.param("item_embedding"), torch.cat([batch.pos, batch.neg], dim=1))
-        ranking = seed_bpr(*pair_scores(user, items, batch.pos.shape[1]))
-        return ranking + self.params["reg_weight"] * seed_l2(user, items)
+        return seed_bpr(self.param("user_embedding"), self.param("item_embedding"), batch.users, batch.pos,
+                        batch.neg, self.params["reg_weight"])
 
     def representations(self) -> tuple[torch.Tensor, torch.Tensor]:
         return self.param("user_embedding"), self.param("item_embedding")
@@ -162,35 +120,35 @@ class BPRMFSeeds(SeedBatch):
 class VBPRSeeds(SeedBatch):
     """VBPR's loss (`vbpr.VBPR.loss`) for every seed at once. As `FeatureProjection` does per
     model, a batch that asks for at least the catalogue's worth of item rows projects the whole
-    catalogue: for all seeds by one matrix product; smaller batches project each seed's own rows."""
+    catalogue, for all seeds by one matrix product (every member reads the same features);
+    smaller batches project each seed's own rows."""
 
     def __init__(self, members: list[Recommender]):
         super().__init__(members)
         self.features = members[0].content.features  # a constant buffer every member shares
 
-    def content(self, items: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, k, d) projected content of each seed's `items` (B, k); all items when None."""
-        weight, bias = self.param("content.linear.weight"), self.param("content.linear.bias")
-        if items is None or items.shape[1] >= self.n_items:
-            every = project(self.features, weight, bias)
-            return every if items is None else seed_rows(every, items)
-        return torch.stack([self._own_rows(items[b], weight[b], bias[b]) for b in range(len(items))])
-
-    def _own_rows(self, items: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        """One seed's projected rows, computed as `FeatureProjection` computes them."""
-        unique, inverse = torch.unique(items, return_inverse=True)
-        return rows(F.linear(rows(self.features, unique), weight, bias), inverse)
-
-    def item_vectors(self, items: torch.Tensor | None = None) -> torch.Tensor:
-        table = self.param("item_embedding")
-        ids = table if items is None else seed_rows(table, items)
-        return torch.cat([ids, self.content(items)], dim=2)
+    def item_vectors(self) -> torch.Tensor:
+        """(B, n_items, 2 * dim): [q_i ; W f_i + b] per seed."""
+        content = project(self.features, self.param("content.linear.weight"), self.param("content.linear.bias"))
+        return torch.cat([self.param("item_embedding"), content], dim=2)
 
     def loss(self, batch: Batch) -> torch.Tensor:
-        user = seed_rows(self.param("user_embedding"), batch.users)
-        items = self.item_vectors(torch.cat([batch.pos, batch.neg], dim=1))
-        ranking = seed_bpr(*pair_scores(user, items, batch.pos.shape[1]))
-        return ranking + self.params["reg_weight"] * seed_l2(user, items)
+        users, reg = self.param("user_embedding"), self.params["reg_weight"]
+        if 2 * batch.pos.shape[1] >= self.n_items:
+            return seed_bpr(users, self.item_vectors(), batch.users, batch.pos, batch.neg, reg)
+        items = torch.cat([batch.pos, batch.neg], dim=1)
+        vectors = torch.cat([seed_rows(self.param("item_embedding"), items), self._own_content(items)], dim=2)
+        local = torch.arange(items.shape[1], device=items.device).expand_as(items)  # rows of `vectors`
+        return seed_bpr(users, vectors, batch.users, *local.split(batch.pos.shape[1], dim=1), reg)
+
+    def _own_content(self, items: torch.Tensor) -> torch.Tensor:
+        """(B, k, dim): each seed's projected content of its own rows, as `FeatureProjection` does."""
+        weight, bias = self.param("content.linear.weight"), self.param("content.linear.bias")
+        out = []
+        for b in range(len(items)):
+            unique, inverse = torch.unique(items[b], return_inverse=True)
+            out.append(rows(F.linear(rows(self.features, unique), weight[b], bias[b]), inverse))
+        return torch.stack(out)
 
     def representations(self) -> tuple[torch.Tensor, torch.Tensor]:
         return self.param("user_embedding"), self.item_vectors()
@@ -198,8 +156,10 @@ class VBPRSeeds(SeedBatch):
 
 @seed_batch_of(LightGCN)
 class LightGCNSeeds(SeedBatch):
-    """LightGCN's loss (`lightgcn.LightGCN.loss`) for every seed at once: the seeds' node tables sit
-    side by side, (nodes, B * dim), so each propagation layer is one sparse product for all seeds."""
+    """LightGCN's loss (`lightgcn.LightGCN.loss`) for every seed at once. Each seed's propagation
+    is its own sparse product: one product over the seeds' columns side by side was measured
+    slower on CPU (Last.fm-2K, one thread: 8.0 ms for 8 x 64 columns, 0.6 ms per 64), as the
+    wide node table outgrows the cache that one seed's fits in."""
 
     def __init__(self, members: list[Recommender]):
         super().__init__(members)
@@ -210,23 +170,19 @@ class LightGCNSeeds(SeedBatch):
         return torch.cat([self.param("user_embedding"), self.param("item_embedding")], dim=1)
 
     def propagate(self, ego: torch.Tensor) -> torch.Tensor:
-        """(nodes, B, dim) propagated node embeddings of (B, nodes, dim) layer-0 ones."""
-        b, n, d = ego.shape
-        side_by_side = ego.transpose(0, 1).reshape(n, b * d)
-        return layer_mean(self.graph, side_by_side, self.params["n_layers"]).view(n, b, d)
+        """(B, nodes, dim): each seed's propagated node embeddings."""
+        return torch.stack([layer_mean(self.graph, seed, self.params["n_layers"]) for seed in ego])
 
     def loss(self, batch: Batch) -> torch.Tensor:
         ego = self.ego_embeddings()
+        pos, neg = self.n_users + batch.pos, self.n_users + batch.neg
         nodes = self.propagate(ego)
-        index = torch.cat([batch.users, self.n_users + batch.pos, self.n_users + batch.neg], dim=1)
-        k = batch.users.shape[1]
-        user, items = node_rows(nodes, index).split([k, 2 * k], dim=1)
-        reg = seed_l2(*seed_rows(ego, index).split([k, 2 * k], dim=1))
-        return seed_bpr(*pair_scores(user, items, k)) + self.params["reg_weight"] * reg
+        ranking = seed_bpr(nodes, nodes, batch.users, pos, neg)
+        reg = seed_squares(seed_rows(ego, torch.cat([batch.users, pos, neg], dim=1))) / batch.users.shape[1]
+        return ranking + self.params["reg_weight"] * reg
 
     def representations(self) -> tuple[torch.Tensor, torch.Tensor]:
-        nodes = self.propagate(self.ego_embeddings()).transpose(0, 1).contiguous()
-        return nodes.split([self.n_users, self.n_items], dim=1)
+        return self.propagate(self.ego_embeddings()).split([self.n_users, self.n_items], dim=1)
 
 
 @seed_batch_of(LightGCNM)
