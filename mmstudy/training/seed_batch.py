@@ -45,29 +45,36 @@ def fit_seeds(batch: SeedBatch, split: Split, config: TrainConfig, seeds: Sequen
     with tqdm(range(1, config.epochs + 1), desc=f"{name} x{batch.size}", disable=not progress, leave=False) as bar:
         for epoch in bar:
             tick = time.perf_counter()
-            losses = batch_epoch(batch, [samplers[m] for m in batch.active], optimizer)
+            losses = dict(zip(batch.active, batch_epoch(batch, [samplers[m] for m in batch.active], optimizer)))
             share = (time.perf_counter() - tick) / batch.size
-            for m in batch.active:
+            leaving = diverged(losses, epoch, name, outcome)  # as `fit` would, before validating
+            for m in losses:
                 stops[m].seconds += share
-            scores = validate(batch, split, config, [m for m in batch.active if stops[m].validate_now(epoch)])
-            leaving = []
-            for position, (m, loss) in enumerate(zip(list(batch.active), losses)):
-                row = {"epoch": epoch, "loss": loss, "epoch_seconds": share, **scores.get(m, {})}
+            due = [m for m in batch.active if m not in leaving and stops[m].validate_now(epoch)]
+            scores = validate(batch, split, config, due)
+            for m in (m for m in batch.active if m not in leaving):
+                row = {"epoch": epoch, "loss": losses[m], "epoch_seconds": share, **scores.get(m, {})}
                 stops[m].seconds += row.get("valid_seconds", 0.0)
-                try:
-                    check_loss(loss, epoch, name)
-                except DivergenceError as exc:  # this member's run ends here, as `fit` would end it
-                    outcome[m] = exc
-                    leaving.append(position)
-                    continue
-                if stops[m].end_epoch(row, lambda p=position: batch.seed_state(p)):
-                    leaving.append(position)
+                if stops[m].end_epoch(row, lambda m=m: batch.seed_state(batch.active.index(m))):
+                    leaving.append(m)
             if leaving:
-                optimizer = narrow(batch, optimizer, config, [p for p in range(batch.size) if p not in leaving])
+                optimizer = narrow(batch, optimizer, config, [p for p, m in enumerate(batch.active) if m not in leaving])
             bar.set_postfix(training=batch.size)
             if not batch.size:
                 break
     return [out if out is not None else _finish(batch, m, stops[m]) for m, out in enumerate(outcome)]
+
+
+def diverged(losses: dict[int, float], epoch: int, model: str, outcome: list) -> list[int]:
+    """The members whose epoch loss is not finite; each one's outcome becomes its DivergenceError."""
+    out = []
+    for member, loss in losses.items():
+        try:
+            check_loss(loss, epoch, model)
+        except DivergenceError as exc:  # this member's run ends here, as `fit` would end it
+            outcome[member] = exc
+            out.append(member)
+    return out
 
 
 def _finish(batch: SeedBatch, member: int, stopping: EarlyStopping) -> FitResult:
