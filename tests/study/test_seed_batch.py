@@ -8,7 +8,7 @@ import pytest
 from energy_toys import faked_tracker
 from mmstudy.errors import ConfigError
 from mmstudy.study import executor, worker
-from mmstudy.study.cell import Cell
+from mmstudy.study.cell import Cell, MissingConfig
 from mmstudy.study.energy import EnergyConfig
 from mmstudy.study.executor import run_cell, run_cells
 from mmstudy.study.runner import run_study
@@ -61,6 +61,8 @@ def test_jobs_group_a_configurations_seeds_and_keep_the_rest_alone():
     (tiny_cell("VBPR", 0, "modality_dropout"), "modality_dropout gives every seed its own content-dropout draws"),
     (tiny_cell("BPR-MF", 0, "modality_dropout"), None),  # reads no content: nothing to drop
     (tiny_cell("VBPR", 0, "mean", fusion={"point": "late"}), "late fusion trains and stores per-modality components"),
+    (tiny_cell("VBPR").with_(missing=MissingConfig(setting="same", rate=0.5, strategy="mean", phase="serving")),
+     "the serving phase serves one stored training"),
 ])
 def test_separate_reasons(cell, reason):
     assert separate_reason(cell) == reason
