@@ -5,6 +5,10 @@ from pathlib import Path
 import pytest
 import torch
 
+# study commands default to one worker process per core; tests run their cells in-process (a
+# monkeypatched function must be the one a cell calls), as $MMSTUDY_JOBS allows
+os.environ.setdefault("MMSTUDY_JOBS", "1")
+
 
 @pytest.fixture(autouse=True)
 def single_thread():

@@ -39,9 +39,9 @@ def test_run_no_energy_records_energy_as_off(tmp_path):
 
 
 def test_set_routes_bare_keys_to_params_and_train():
-    cell = cell_from_args("synthetic", "freedom", ["knn_k=5", "lr=1e-3", "data.split=temporal"])
+    cell = cell_from_args("synthetic", "freedom", ["knn_k=5", "lr=1e-3", "data.split=temporal", "seed_batch=true"])
     assert cell.model == "FREEDOM" and cell.params == {"knn_k": 5}
-    assert cell.train == {"lr": 0.001} and cell.data.split == "temporal"
+    assert cell.train == {"lr": 0.001, "seed_batch": True} and cell.data.split == "temporal"
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -70,6 +70,7 @@ TINY = ["--set", "data.options.n_users=80", "--set", "data.options.n_items=60", 
     ("eval_memory_mb=.nan", "--set: train.eval_memory_mb must be a finite number, got nan"),
     ("eval_memory_mb=lots", "--set: train.eval_memory_mb must be a finite number, got 'lots'"),
     ("device=cuda", "--set: train.device cannot be set here: it is --device"),
+    ("seed_batch=maybe", "--set: train.seed_batch must be true or false, got 'maybe'"),
     ("seed=1.5", "--set.seed must be an integer, got 1.5"),
     ("seed=true", "--set.seed must be an integer, got True"),
     ("cutoffs=[0,20]", "--set.cutoffs must be positive integers, got [0, 20]"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from dataclasses import replace
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from ..cli import OneLineParser, add_energy_options, check_positive, energy_config, new_output_dir
 from ..config import as_plain, check_unique, located
+from ..device import resolve_device
 from ..errors import ConfigError, MMStudyError
 from ..registry import UnknownNameError
 from ..report.study_report import build_report
@@ -18,6 +20,7 @@ from ..study.kinds import StudyKind
 from ..study.plan import make_plan
 from ..study.output import check_output
 from ..study.runner import run_study
+from ..study.worker import cpu_cores
 from ..study.spec import StudySpec, load_spec
 
 PACKAGE_STUDIES = Path(__file__).resolve().parents[2] / "studies"
@@ -37,12 +40,12 @@ def study_parser(name: str, default: str) -> argparse.ArgumentParser:
     p.add_argument("--models", nargs="+", help="override the models")
     p.add_argument("--seeds", nargs="+", type=int, help="override the seeds")
     p.add_argument("--epochs", type=int, help="override train.epochs")
-    p.add_argument("--jobs", type=int, default=1, help="local process-pool size")
+    p.add_argument("--jobs", type=int, help="worker processes (default: one per CPU core on cpu, each with one "
+                                             "torch thread; 1 on a GPU)")
     p.add_argument("--executor", default="local", choices=("local", "ray"))
     p.add_argument("--address", help="Ray cluster address (with --executor ray)")
     p.add_argument("--device", default="cpu", help="cpu | cuda[:i] | auto")
-    p.add_argument("--threads", type=int, help="torch threads per running cell (default: cores // jobs; "
-                                                 "use 1 on a busy machine)")
+    p.add_argument("--threads", type=int, help="torch threads per running cell (default: cores // jobs)")
     p.add_argument("--plan", action="store_true",
                    help="print the cells, what is finished and cached, and a time estimate; run no study cell")
     p.add_argument("--plan-sample", type=int, default=2, metavar="N",
@@ -52,6 +55,24 @@ def study_parser(name: str, default: str) -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_energy_options(p)
     return p
+
+
+JOBS_ENV = "MMSTUDY_JOBS"
+
+
+def default_jobs(device: str, executor: str) -> int:
+    """Worker processes when --jobs is not given: $MMSTUDY_JOBS if set, else one per core on CPU
+    (each cell then gets one torch thread: small models gain little from a second thread, and
+    one-thread processes lose the least when another program competes for the cores; see
+    benchmarks.contention), and one on a GPU or with Ray."""
+    if executor != "local" or resolve_device(device).type != "cpu":
+        return 1
+    value = os.environ.get(JOBS_ENV, "").strip()
+    if not value:
+        return cpu_cores()
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{JOBS_ENV} must be a positive integer (worker processes), got {value!r}")
+    return int(value)
 
 
 def check_flags(args: argparse.Namespace) -> None:
@@ -110,6 +131,7 @@ def run_kind_command(kind: StudyKind, argv: list[str] | None = None) -> int:
             check_output(output, meta)  # before the cells are expanded (which may load data)
         with located(args.config):
             cells = kind.expand(spec)
+        args.jobs = args.jobs or default_jobs(args.device, args.executor)
         if args.plan:
             print(make_plan(cells, output, name=spec.name, jobs=args.jobs, sample=args.plan_sample,
                             max_seconds=args.plan_max_seconds, device=args.device, threads=args.threads).text())

@@ -25,7 +25,7 @@ for _phase in ("train_and_test", "serving", "new_items"):
 # fingerprint) while they hold their defaults, so every earlier cell keeps its fingerprint.
 LATER_DEFAULTS = {("control",): "", ("missing", "phase"): "train_and_test", ("missing", "cold_share"): 0.0,
                   ("missing", "select"): "retrain", ("missing", "mechanism"): "mcar", ("missing", "strength"): 0.0,
-                  ("missing", "segment_views"): False}
+                  ("missing", "segment_views"): False, ("train", "seed_batch"): False}
 IMPUTER_SELECTION = ("retrain", "reconstruction")
 CELL_CONTROLS = ("", "noise")
 

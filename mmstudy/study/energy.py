@@ -139,10 +139,27 @@ class CodeCarbonMeter:
     def record(self) -> EnergyRecord:
         if self._failure is not None:
             return EnergyRecord(status="unavailable", reason=self._failure, tracker=self._info)
-        phases = {name: PhaseEnergy(**values) for name, values in self._totals.items()}
-        return EnergyRecord(status="recorded", seconds=sum(p.seconds for p in phases.values()),
-                            kwh=sum(p.kwh for p in phases.values()),
-                            co2_kg=sum(p.co2_kg for p in phases.values()), phases=phases, tracker=self._info)
+        return recorded({name: PhaseEnergy(**values) for name, values in self._totals.items()}, self._info)
+
+
+def recorded(phases: dict[str, PhaseEnergy], tracker: EnergyTracker) -> EnergyRecord:
+    """A recorded energy block of these phases, its totals their sums."""
+    return EnergyRecord(status="recorded", seconds=sum(p.seconds for p in phases.values()),
+                        kwh=sum(p.kwh for p in phases.values()),
+                        co2_kg=sum(p.co2_kg for p in phases.values()), phases=phases, tracker=tracker)
+
+
+def member_energy(shared: EnergyRecord | None, own: EnergyRecord | None, members: int) -> EnergyRecord | None:
+    """A seed-batch cell's energy: its share (1 / `members`) of each phase the batch's cells shared
+    (data, training) plus its own phases (test). A block that is not recorded (off, unavailable)
+    is passed on as it is."""
+    if shared is None or own is None or not shared.recorded:
+        return shared
+    if not own.recorded:
+        return own
+    phases = {name: PhaseEnergy(**{f: getattr(p, f) / members for f in _CODECARBON_FIELDS})
+              for name, p in shared.phases.items()}
+    return recorded({**phases, **own.phases}, own.tracker)
 
 
 _CODECARBON_FIELDS = {  # PhaseEnergy field: CodeCarbon's EmissionsData attribute

@@ -4,8 +4,8 @@ A manifest says what ran (the canonical cell config, seeds, data, split and mask
 was selected (every validation trial, the chosen settings), what the one test evaluation gave, and
 where and how fast it ran. Readers use attributes (`manifest.selection.best_valid`), never string
 keys. Schema versions: 1 (folders written before typing; no `schema_version` key) and 2 (this
-layout plus `schema_version`; the optional `energy` block came later within version 2: folders
-without it read as before, older readers carry it in `extra`). Every record keeps the keys it does not model in `extra`, so
+layout plus `schema_version`; the optional `energy` and `training` blocks came later within
+version 2: folders without them read as before, older readers carry them in `extra`). Every record keeps the keys it does not model in `extra`, so
 `to_dict(from_dict(d)) == d` for both versions: old folders load, report and verify unchanged,
 and keys a later version adds are carried along rather than dropped.
 """
@@ -283,6 +283,18 @@ class EnergyRecord(Record):
 
 
 @dataclass(frozen=True)
+class TrainingRecord(Record):
+    """How a cell that asks for `train.seed_batch` was trained: `mode` `seed_batch` (in one batched
+    model with the cells of the other `seeds` of its configuration; the batch's shared wall time and
+    energy are divided evenly among its cells) or `separate` (alone, and the `reason`)."""
+
+    mode: str = ""
+    seeds: list = field(default_factory=list)  # the training seeds of the batch, this cell's included
+    shared_seconds: float | None = optional()  # the batch's wall time for those phases, all members together
+    reason: str | None = optional()  # why a cell asking for seed_batch was trained separately
+
+
+@dataclass(frozen=True)
 class LateFusionRecord(Record):
     """A late-fusion cell's components (each trained and selected on validation)."""
 
@@ -315,6 +327,7 @@ class CellManifest(Record):
     fusion: LateFusionRecord | None = nested(LateFusionRecord, optional=True)
     serving: dict | None = optional()  # the serving phase: the stored training that served the cell
     energy: EnergyRecord | None = nested(EnergyRecord, optional=True)
+    training: TrainingRecord | None = nested(TrainingRecord, optional=True)  # cells asking for seed_batch
     files: dict = field(default_factory=dict)
 
     @classmethod

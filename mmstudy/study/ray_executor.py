@@ -1,9 +1,9 @@
 """Run a study's cells as Ray tasks, on a local Ray instance or an existing cluster.
 
-Ray is an optional extra (`pip install "mmstudy[ray]"`). Each cell is one task that declares what
-it needs (`cpus` CPUs, and one GPU when the study runs on CUDA), so Ray places GPU cells on GPU
-nodes and never runs more cells on a node than it has cores. The task runs the cell and writes
-its result itself through ResultStore: on a cluster the results folder (and its `.cache`) must be
+Ray is an optional extra (`pip install "mmstudy[ray]"`). Each job (a cell, or the cells of a seed
+batch: `study.seed_batch`) is one task that declares what it needs (`cpus` CPUs, and one GPU when
+the study runs on CUDA), so Ray places GPU cells on GPU nodes and never runs more cells on a node
+than it has cores. The task runs its cells and writes their results itself through ResultStore: on a cluster the results folder (and its `.cache`) must be
 on a filesystem every node mounts at the same path, and mmstudy must be installed on every node.
 Without `address`, a local Ray instance sized to this machine is started and shut down at the
 end; an already initialised Ray session (or a cluster at `address`) is used and left running.
@@ -17,7 +17,8 @@ from typing import Callable, Iterator
 
 from ..errors import ConfigError
 from .cell import Cell
-from .worker import WorkerSettings, cpu_cores, execute_cell
+from .seed_batch import seed_batches
+from .worker import WorkerSettings, cpu_cores, execute_cells
 
 INSTALL_HINT = 'the ray executor needs Ray; install it with: pip install "mmstudy[ray]"'
 
@@ -76,14 +77,15 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
 
 def run_with_ray(cells: list[Cell], settings: WorkerSettings, address: str | None,
                  record: Callable[..., None]) -> str:
-    """Run `cells` as Ray tasks (each asking for `settings.threads` CPUs), calling
-    `record(fingerprint, error, seconds, traceback)` as each finishes; returns the device the cells
-    ran on."""
+    """Run `cells` as Ray tasks, one per job (a cell, or the cells of one configuration's seeds
+    that ask for seed batching), each asking for `settings.threads` CPUs; calls
+    `record(fingerprint, error, seconds, traceback)` as each cell finishes; returns the device the
+    cells ran on."""
     with ray_session(address) as ray:
         settings = replace(settings, device=cluster_device(ray, settings.device))
-        task = ray.remote(execute_cell).options(**cell_resources(settings.device, settings.threads),
-                                                max_retries=1)
-        pending = {task.remote(c.to_dict(), settings): c.fingerprint for c in cells}
+        task = ray.remote(execute_cells).options(**cell_resources(settings.device, settings.threads),
+                                                 max_retries=1)
+        pending = {task.remote([c.to_dict() for c in job], settings): job for job in seed_batches(cells)}
         try:
             _collect(ray, pending, record)
         except BaseException:  # Ctrl-C: do not leave the queued cells running on a cluster
@@ -94,14 +96,16 @@ def run_with_ray(cells: list[Cell], settings: WorkerSettings, address: str | Non
 
 
 def _collect(ray, pending: dict, record: Callable[..., None]) -> None:
-    """Record tasks as they finish (a crashed worker fails its cell with Ray's reason)."""
+    """Record tasks as they finish (a crashed worker fails its cells with Ray's reason)."""
     while pending:
         refs = list(pending)
         first, _ = ray.wait(refs, num_returns=1)
         ready = set(first) | set(ray.wait(refs, num_returns=len(refs), timeout=0)[0])  # all done by now
         for ref in ready:
-            fp = pending.pop(ref)
+            job = pending.pop(ref)
             try:
-                record(*ray.get(ref))
+                results = ray.get(ref)
             except ray.exceptions.RayError as exc:
-                record(fp, f"{type(exc).__name__}: {exc}")
+                results = [(c.fingerprint, f"{type(exc).__name__}: {exc}") for c in job]
+            for result in results:
+                record(*result)

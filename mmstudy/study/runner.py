@@ -5,8 +5,9 @@ Executors: `local` runs cells in this process (`jobs=1`) or in a pool of `jobs` 
 (each with `cores // jobs` torch threads, so workers do not oversubscribe the CPU; started from a
 forkserver, so a script calling run_study with jobs > 1 needs the `if __name__ == "__main__":`
 guard); `ray` runs them as Ray tasks (see ray_executor). CPU cells run with torch's deterministic
-algorithms, so every executor stores bit-identical results. Every worker writes its own cell
-through ResultStore, so an interrupted study (Ctrl-C, SIGKILL) resumes with only the unfinished
+algorithms, so every executor stores bit-identical results. Cells asking for seed batching
+(`train.seed_batch`) run as one job per configuration, holding its unfinished seeds
+(`seed_batch.seed_batches`). Every worker writes its own cells through ResultStore, so an interrupted study (Ctrl-C, SIGKILL) resumes with only the unfinished
 or corrupted cells; pool workers exit with the study process.
 """
 from __future__ import annotations
@@ -27,7 +28,8 @@ from ..errors import ConfigError
 from ..hashing import fingerprint, write_json
 from .cell import Cell
 from .energy import EnergyConfig
-from .worker import WorkerSettings, execute_cell, threads_per_worker
+from .seed_batch import seed_batches
+from .worker import WorkerSettings, execute_cells, threads_per_worker
 from .workspace import Workspace
 from .output import check_output, locked
 from .store import ResultStore
@@ -130,8 +132,9 @@ def _run_locked(cells: list[Cell], settings: WorkerSettings, run: dict, meta: di
         elif run["jobs"] > 1:
             _run_pool(todo, settings, run["jobs"], record)
         else:
-            for cell in todo:
-                record(*execute_cell(cell.to_dict(), settings))
+            for job in seed_batches(todo):
+                for result in execute_cells([c.to_dict() for c in job], settings):
+                    record(*result)
     except KeyboardInterrupt:
         bar.write(f"interrupted after {len(summary.done)} finished cells; run the same command to resume")
         _finish(bar, summary, started, output, cells, meta, device, run)
@@ -172,15 +175,19 @@ def _exit_with_the_study() -> None:
 def _run_pool(todo: list[Cell], settings: WorkerSettings, jobs: int, record: Recorder) -> None:
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_worker_context(), initializer=_exit_with_the_study)
     try:
-        futures = {pool.submit(execute_cell, c.to_dict(), settings): c.fingerprint for c in todo}
+        futures = {pool.submit(execute_cells, [c.to_dict() for c in job], settings): job
+                   for job in seed_batches(todo)}
         ran = False
         for fut in as_completed(futures):
             try:
-                record(*fut.result())
+                results = fut.result()
                 ran = True
             except Exception as exc:  # the worker process died (killed for memory, or never started)
                 hint = "" if ran else _POOL_HINT
-                record(futures[fut], f"{type(exc).__name__}: worker process failed: {exc}{hint}")
+                results = [(c.fingerprint, f"{type(exc).__name__}: worker process failed: {exc}{hint}")
+                           for c in futures[fut]]
+            for result in results:
+                record(*result)
     finally:  # on Ctrl-C, drop the queued cells instead of waiting for them
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -15,7 +15,7 @@ from ..data.dataset import Dataset
 from ..data.modality import Modality
 from ..data.split import Split
 from ..missing.handling import HandledData
-from ..models.base import MODELS, make_model
+from ..models.base import MODELS, Recommender, make_model
 from ..training import TrainConfig, fit
 from ..training.loop import FitResult
 from .cell import Cell
@@ -71,14 +71,29 @@ class ModelTrainer:
     def train(self, handled: HandledData, imputer_params: dict) -> tuple[list[Trial], Candidate]:
         cell = self.cell
         data = model_input(handled, cell.seed, self.config.device, self.workspace.derived)
-        trials, best = [], None
+        runs = GridRuns(imputer_params)
         for params in grid_points(cell.grid):
             model = make_model(cell.model, data, **{**cell.params, **self.fusion_params, **params})
-            result = fit(model, handled.split, **self.config.as_dict(), progress=self.progress)
-            trials.append(Trial(params=params, imputer_params=imputer_params, valid=result.best_valid,
-                                best_epoch=result.best_epoch))
-            if best is None or result.best_valid > best[0].best_valid:
-                best = (result, model, params)
-        result, model, params = best
-        return trials, Candidate(result, params, model.n_parameters(), lambda: model,
-                                 pd.DataFrame(result.curve), type(model).cf_counterpart)
+            runs.add(params, fit(model, handled.split, **self.config.as_dict(), progress=self.progress), model)
+        return runs.outcome()
+
+
+@dataclass
+class GridRuns:
+    """One run's trials over a hyper-parameter grid and its best model (the first best in grid order)."""
+
+    imputer_params: dict
+    trials: list[Trial] = field(default_factory=list)
+    best: tuple[FitResult, Recommender, dict] | None = None
+
+    def add(self, params: dict, result: FitResult, model: Recommender) -> None:
+        self.trials.append(Trial(params=params, imputer_params=self.imputer_params, valid=result.best_valid,
+                                 best_epoch=result.best_epoch))
+        if self.best is None or result.best_valid > self.best[0].best_valid:
+            self.best = (result, model, params)
+
+    def outcome(self) -> tuple[list[Trial], Candidate]:
+        """The trials and the best model's candidate: its fit, the grid values chosen, the model to test."""
+        result, model, params = self.best
+        return self.trials, Candidate(result, params, model.n_parameters(), lambda: model,
+                                      pd.DataFrame(result.curve), type(model).cf_counterpart)

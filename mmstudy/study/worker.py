@@ -17,10 +17,11 @@ import torch
 from ..errors import MMStudyError
 from ..registry import UnknownNameError
 from .cell import Cell
+from .seed_batch import asks_seed_batch
 from .energy import EnergyConfig
-from .executor import run_cell
+from .executor import attempt, run_cell, run_cells
 from .store import ResultStore
-from .workspace import Workspace
+from .workspace import CellOutcome, Workspace
 
 
 def cpu_cores() -> int:
@@ -65,27 +66,54 @@ class WorkerSettings:
     energy: EnergyConfig | None = None
 
 
-def execute_cell(cell_dict: dict, settings: WorkerSettings) -> tuple[str, str | None, float, str | None]:
+Result = tuple[str, str | None, float, str | None]  # (fingerprint, one-line error or None, seconds, traceback)
+
+
+def execute_cell(cell_dict: dict, settings: WorkerSettings) -> Result:
     """Worker body: run one cell (measuring its energy per the settings) and store it; returns
     (fingerprint, error or None, seconds, traceback or None).
 
     The error is one line. An input error (`MMStudyError`, an unknown name) is fully said by
     its message; any other exception is a bug, and its traceback comes along for the record.
     """
-    cell = Cell.from_dict(cell_dict)
-    fp, started = cell.fingerprint, time.perf_counter()
+    return execute_cells([cell_dict], settings)[0]
+
+
+def execute_cells(cell_dicts: list[dict], settings: WorkerSettings) -> list[Result]:
+    """Worker body for one job: one cell, or the cells of one configuration's seeds that ask for
+    seed batching (trained together, `executor.run_cells`); stores each finished cell and returns
+    each cell's result as `execute_cell` does (a batch's seconds are divided among its cells)."""
+    cells = [Cell.from_dict(d) for d in cell_dicts]
+    started, workspace = time.perf_counter(), _workspace(settings.cache_dir)
     try:
+        with torch_settings(settings.threads, deterministic=settings.device == "cpu"):  # same results for any executor
+            if asks_seed_batch(cells[0]):
+                outcomes = run_cells(cells, workspace, device=settings.device, energy=settings.energy)
+            else:
+                outcomes = [attempt(lambda c=c: run_cell(c, workspace, device=settings.device, energy=settings.energy))
+                            for c in cells]
+    except Exception as exc:  # e.g. cells that do not form one seed batch
+        outcomes = [exc] * len(cells)
+    stored = [_store(cell, outcome, settings) for cell, outcome in zip(cells, outcomes)]
+    seconds = (time.perf_counter() - started) / len(cells)
+    return [(fp, error, seconds, trace) for fp, error, trace in stored]
+
+
+def _store(cell: Cell, outcome: CellOutcome | Exception, settings: WorkerSettings) -> tuple[str, str | None, str | None]:
+    """Write a finished cell; (fingerprint, one-line error or None, traceback or None)."""
+    fp = cell.fingerprint
+    try:
+        if isinstance(outcome, Exception):
+            raise outcome
         cpu = settings.device == "cpu"
-        with torch_settings(settings.threads, deterministic=cpu):  # same results for any executor
-            outcome = run_cell(cell, _workspace(settings.cache_dir), device=settings.device, energy=settings.energy)
         environment = replace(outcome.manifest.environment, torch_deterministic=cpu)
         ResultStore(settings.output).write(fp, outcome.per_user, replace(outcome.manifest, environment=environment),
                                            outcome.tables)
-        return fp, None, time.perf_counter() - started, None
+        return fp, None, None
     except Exception as exc:  # a failing cell must not stop the study
         line = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
         trace = None if isinstance(exc, (MMStudyError, UnknownNameError)) else traceback.format_exc()
-        return fp, line, time.perf_counter() - started, trace
+        return fp, line, trace
 
 
 _WORKSPACES: dict = {}

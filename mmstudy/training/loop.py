@@ -5,7 +5,7 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from tqdm.auto import tqdm
@@ -29,6 +29,9 @@ class TrainConfig:
 
     `eval_memory_mb` bounds the score matrix of one batch of users in every full-ranking
     evaluation (the validation passes and the test pass): the user batch size is derived from it.
+    `seed_batch` trains the seeds of one configuration together as one batched model
+    (`training.seed_batch`); it says how a group of runs is trained, not how one model is, so it
+    is not one of `fit`'s arguments (`as_dict` leaves it out).
     """
 
     epochs: int = 200
@@ -42,6 +45,7 @@ class TrainConfig:
     eval_every: int = 1
     max_seconds: float | None = None
     eval_memory_mb: float = 512.0
+    seed_batch: bool = False
 
     def __post_init__(self) -> None:
         for key in ("epochs", "batch_size", "patience", "eval_every"):
@@ -65,7 +69,10 @@ class TrainConfig:
         return self.from_dict({**dataclasses.asdict(self), **changes})
 
     def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The settings as `fit`'s keyword arguments (`seed_batch` is not one of them)."""
+        values = dataclasses.asdict(self)
+        del values["seed_batch"]
+        return values
 
 
 @dataclass
@@ -106,15 +113,58 @@ def train_epoch(model: Recommender, sampler: NegativeSampler, optimizer: torch.o
         loss.backward()
         optimizer.step()
         total = total + loss.detach()  # summed on the device: one synchronisation per epoch
-    mean = float(total) / len(sampler)
+    return check_loss(float(total) / len(sampler), epoch, type(model).__name__)
+
+
+def check_loss(mean: float, epoch: int, model: str) -> float:
+    """`mean`, the epoch's mean training loss of `model`; DivergenceError if it is NaN or infinite."""
     if not math.isfinite(mean):
         raise DivergenceError(f"training loss became {mean} at epoch {epoch} of "
-                              f"{type(model).__name__}; lower the learning rate or check the inputs")
+                              f"{model}; lower the learning rate or check the inputs")
     return mean
 
 
 def _snapshot(model: Recommender) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+class EarlyStopping:
+    """One model's validation bookkeeping: its curve, best epoch and best state, and when it stops.
+
+    The caller trains an epoch, asks `validate_now`, and hands the epoch's row (with the
+    validation score when it validated) to `end_epoch`, which returns the stop reason ("" to go
+    on). `seconds` is the model's training time so far (set by the caller; `max_seconds` reads it).
+    `fit` keeps one; `seed_batch.fit_seeds` keeps one per seed.
+    """
+
+    def __init__(self, config: TrainConfig, state: dict[str, torch.Tensor]):
+        self.config, self.best_state, self.seconds = config, state, 0.0
+        self.result = FitResult(best_epoch=0, best_valid=float("-inf"), valid_metric=config.valid_metric)
+
+    @property
+    def out_of_time(self) -> bool:
+        return self.config.max_seconds is not None and self.seconds >= self.config.max_seconds
+
+    def validate_now(self, epoch: int) -> bool:
+        return epoch % self.config.eval_every == 0 or epoch == self.config.epochs or self.out_of_time
+
+    def end_epoch(self, row: dict[str, float], snapshot: Callable[[], dict[str, torch.Tensor]]) -> str:
+        """Record the epoch's row; a strictly better validation score takes `snapshot()` as the
+        best state. Returns why training stops now ("epochs", "patience", "max_seconds") or ""."""
+        epoch, score = int(row["epoch"]), row.get(self.config.valid_metric)
+        if score is not None and score > self.result.best_valid:
+            self.result.best_epoch, self.result.best_valid, self.best_state = epoch, score, snapshot()
+        self.result.curve.append(row)
+        self.result.epochs_run = epoch
+        reason = _stop_reason(self.config, epoch, self.result.best_epoch, self.out_of_time)
+        if reason:
+            self.result.stop_reason, self.result.stopped_early = reason, reason != "epochs"
+        return reason
+
+    def finish(self) -> FitResult:
+        """The result, its timings summarised over the recorded rows."""
+        _summarise(self.result, self.seconds)
+        return self.result
 
 
 def fit(model: Recommender, split: Split, *, epochs: int = 200, batch_size: int = 2048,
@@ -134,32 +184,25 @@ def fit(model: Recommender, split: Split, *, epochs: int = 200, batch_size: int 
     model.to(device)
     sampler = NegativeSampler(split.train, generator, batch_size, device)
     optimizer = make_optimizer(model, lr, weight_decay)
-    result = FitResult(best_epoch=0, best_valid=float("-inf"), valid_metric=valid_metric)
-    best_state, start = _snapshot(model), time.perf_counter()
+    stopping, start = EarlyStopping(config, _snapshot(model)), time.perf_counter()
     with tqdm(range(1, epochs + 1), desc=type(model).__name__, disable=not progress,
               leave=False) as bar:
         for epoch in bar:
             tick = time.perf_counter()
             loss = train_epoch(model, sampler, optimizer, epoch, generator)
             row = {"epoch": epoch, "loss": loss, "epoch_seconds": time.perf_counter() - tick}
-            out_of_time = max_seconds is not None and time.perf_counter() - start >= max_seconds
-            if epoch % eval_every == 0 or epoch == epochs or out_of_time:
+            stopping.seconds = time.perf_counter() - start
+            if stopping.validate_now(epoch):
                 tick = time.perf_counter()
                 score = evaluate_metric(model, split, valid_metric, "valid", memory_budget_mb=eval_memory_mb)
                 row.update({valid_metric: score, "valid_seconds": time.perf_counter() - tick})
-                if score > result.best_valid:
-                    result.best_epoch, result.best_valid, best_state = epoch, score, _snapshot(model)
                 bar.set_postfix(loss=f"{loss:.4f}", **{valid_metric: f"{score:.4f}"})
-            result.curve.append(row)
-            result.epochs_run = epoch
-            reason = _stop_reason(config, epoch, result.best_epoch, out_of_time)
-            if reason:
-                result.stop_reason, result.stopped_early = reason, reason != "epochs"
+            if stopping.end_epoch(row, lambda: _snapshot(model)):
                 break
-    model.load_state_dict(best_state)
+    model.load_state_dict(stopping.best_state)
     model.eval()
-    _summarise(result, time.perf_counter() - start)
-    return result
+    stopping.seconds = time.perf_counter() - start
+    return stopping.finish()
 
 
 def _stop_reason(config: TrainConfig, epoch: int, best_epoch: int, out_of_time: bool) -> str:

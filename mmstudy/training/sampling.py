@@ -59,11 +59,15 @@ class NegativeSampler:
             todo = todo[self.is_positive(users[todo], neg[todo])]
         return neg
 
-    def __iter__(self) -> Iterator[Batch]:
+    def epoch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One epoch's (users, positives, negatives), shuffled, on the sampler's device."""
         order = torch.randperm(len(self.users), generator=self.generator)
         users, pos = self.users[order], self.items[order]
         neg = self.sample_negatives(users)
-        users, pos, neg = (t.to(self.device) for t in (users, pos, neg))  # one transfer per epoch
-        for start in range(0, len(order), self.batch_size):
+        return tuple(t.to(self.device) for t in (users, pos, neg))  # one transfer per epoch
+
+    def __iter__(self) -> Iterator[Batch]:
+        users, pos, neg = self.epoch()
+        for start in range(0, len(users), self.batch_size):
             part = slice(start, start + self.batch_size)
             yield Batch(users[part], pos[part], neg[part])

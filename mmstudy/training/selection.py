@@ -127,6 +127,9 @@ def grid_trials(model_name: str, grid: dict[str, list], config: TrainConfig
     for key, values in grid.items():
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
             raise ConfigError(f"grid entry {key!r} must be a non-empty list of values, got {values!r}")
+        if key == "seed_batch":
+            raise ConfigError("grid entry 'seed_batch' cannot be tuned: it says how the seeds of a configuration "
+                              "are trained together (a training setting), not how one model is")
         if key in train_keys and key in cls.defaults:
             raise ConfigError(f"grid key {key!r} is both a train config field and a "
                               f"hyper-parameter of {cls.__name__}")

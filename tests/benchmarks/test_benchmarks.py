@@ -138,3 +138,18 @@ def test_models_one_run_loads_the_requested_dataset(tmp_path):
     args = parse_args(["--dataset", str(d), "--epochs", "3"])
     assert one_args(args, "VBPR", 7) == ["--one", "VBPR", "--dataset", str(d), "--epochs", "3", "--patience", "20",
                                          "--threads", "2", "--seeds", "7"]
+
+
+def test_seed_batch_rows_take_medians_and_the_speedup():
+    from benchmarks.seed_batch import summary_row
+
+    def run(wall, recall):
+        return {"wall_s": wall, "cpu_s": wall / 2, "load": [1.0, 3.0], "recall": recall}
+
+    runs = {"batched": [run(2.0, [0.30, 0.34]), run(9.0, [0.30, 0.34]), run(4.0, [0.30, 0.34])],
+            "separate": [run(6.0, [0.30, 0.35]), run(8.0, [0.30, 0.35]), run(1.0, [0.30, 0.35])]}
+    row = summary_row("VBPR", 2, 5, runs)
+    assert (row["batched_wall_s"], row["separate_wall_s"], row["speedup_wall"]) == (4.0, 6.0, 1.5)
+    assert row["speedup_cpu"] == 1.5 and row["batched_load"] == 2.0 and row["repeats"] == 3
+    assert row["batched_recall_mean"] == pytest.approx(0.32) and row["separate_recall"] == [0.30, 0.35]
+    assert 0 < row["welch_p"] <= 1

@@ -4,6 +4,7 @@ import json
 import pytest
 import yaml
 
+from mmstudy.errors import ConfigError
 from mmstudy.studies.compare import main
 from mmstudy.study.results import StudyResults
 
@@ -39,3 +40,25 @@ def test_bad_energy_settings_are_one_error_line(tmp_path, capsys, flags, message
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_by_default_one_single_threaded_worker_per_core_on_cpu(tmp_path, monkeypatch):
+    from mmstudy.studies import command
+    from mmstudy.study import worker
+
+    monkeypatch.delenv("MMSTUDY_JOBS")
+    monkeypatch.setattr(command, "cpu_cores", lambda: 3)
+    assert command.default_jobs("cpu", "local") == 3
+    assert command.default_jobs("cpu", "ray") == 1
+    monkeypatch.setenv("MMSTUDY_JOBS", "2")
+    assert command.default_jobs("cpu", "local") == 2
+    monkeypatch.setenv("MMSTUDY_JOBS", "two")
+    with pytest.raises(ConfigError, match="MMSTUDY_JOBS must be a positive integer .worker processes., got 'two'"):
+        command.default_jobs("cpu", "local")
+    monkeypatch.delenv("MMSTUDY_JOBS")
+    for module in (command, worker):  # a one-core machine: one worker, cells run in this process
+        monkeypatch.setattr(module, "cpu_cores", lambda: 1)
+    out = tmp_path / "out"
+    assert main(["--config", config(tmp_path), "--output", str(out), "--quiet", "--no-energy"]) == 0
+    run = json.loads((out / "study.json").read_text())["run"]
+    assert (run["jobs"], run["threads"]) == (1, 1)

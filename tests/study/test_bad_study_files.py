@@ -10,7 +10,7 @@ from mmstudy.studies.command import run_kind_command
 from mmstudy.study.kinds import study_kind
 
 TRAIN_KEYS = ("['batch_size', 'device', 'epochs', 'eval_every', 'eval_memory_mb', 'lr', 'max_seconds', "
-              "'patience', 'seed', 'valid_metric', 'weight_decay']")
+              "'patience', 'seed', 'seed_batch', 'valid_metric', 'weight_decay']")
 METRICS = "APLT, ARP, EFD, HitRate, MAP, MAPcut, MRR, nDCG, Precision, Recall"
 
 
@@ -49,6 +49,8 @@ CASES = [  # (kind, changes to the study, message after "error: <file>: ")
     ("compare", {"train": {"seed": 3}},
      "train.seed cannot be set here: it is the cell's seed ('seeds' in a study file, --set seed=N for `run`)"),
     ("compare", {"train": {"device": "cuda"}}, "train.device cannot be set here: it is --device"),
+    ("compare", {"train": {"seed_batch": "yes"}}, "train.seed_batch must be true or false, got 'yes'"),
+    ("compare", {"train": {"seed_batch": 1}}, "train.seed_batch must be true or false, got 1"),
     ("compare", {"train": 5}, "train must be a mapping (key: value), got 5"),
     ("compare", {"seeds": [0, 1.5]}, "seeds[1] must be an integer, got 1.5"),
     ("compare", {"seeds": ["0"]}, "seeds[0] must be an integer, got '0'"),

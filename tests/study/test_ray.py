@@ -10,6 +10,7 @@ import pytest
 from mmstudy.errors import ConfigError
 from mmstudy.study.ray_executor import cell_resources, cluster_device, import_ray, ray_session
 from mmstudy.study.runner import run_study
+from mmstudy.study.store import ResultStore
 
 from .study_toys import assert_same_tables, per_user_tables, tiny_cell
 
@@ -39,6 +40,15 @@ def test_ray_records_a_failing_cell_and_finishes_the_others(local_ray, tmp_path,
     assert summary.done == [good.fingerprint] and list(summary.failed) == [bad.fingerprint]
     assert "no_such_param" in summary.failed[bad.fingerprint]
     assert "1 failed cell(s):" in capsys.readouterr().out
+
+
+def test_ray_runs_a_seed_batch_as_one_task_with_the_serial_results(local_ray, tmp_path):
+    cells = [tiny_cell("BPR-MF", s).with_(train={"epochs": 2, "batch_size": 512, "seed_batch": True}) for s in (0, 1)]
+    run_study(cells, tmp_path / "serial", threads=1, progress=False, energy=None)
+    summary = run_study(cells, tmp_path / "ray", executor="ray", progress=False, energy=None)
+    assert sorted(summary.done) == sorted(c.fingerprint for c in cells)
+    assert_same_tables(per_user_tables(tmp_path / "serial", cells), per_user_tables(tmp_path / "ray", cells))
+    assert ResultStore(tmp_path / "ray").manifest(cells[1].fingerprint).training.seeds == [0, 1]
 
 
 def test_cuda_on_a_cluster_without_gpus_is_a_config_error(local_ray, tmp_path):
