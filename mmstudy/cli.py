@@ -132,6 +132,11 @@ def metrics_table(manifest) -> str:
     return head + "\n" + table.to_string(float_format=lambda v: f"{v:.4f}")
 
 
+def one_line_warnings() -> None:
+    """Show this process' warnings as `warning: <message>` lines (no source path and line)."""
+    warnings.formatwarning = lambda message, *args, **kwargs: f"warning: {message}\n"
+
+
 @contextmanager
 def plain_warnings():
     """Warnings raised in the block (e.g. by a loader), shown after it as one plain line each."""
@@ -195,7 +200,7 @@ LISTED = (("datasets", "mmstudy.data", "DATASETS"), ("models", "mmstudy.models",
           ("strategies", "mmstudy.missing.imputers", "strategy_names"),
           ("mechanisms", "mmstudy.missing.mechanisms", "MECHANISMS"), ("phases", "mmstudy.study.cell", "PHASES"),
           ("extractors", "mmstudy.features", "EXTRACTORS"), ("presets", "mmstudy.features", "PRESETS"),
-          ("metrics", "mmstudy.evaluation", "METRICS"))
+          ("metrics", "mmstudy.study.spec", "PER_USER_METRICS"))  # what analysis.metric accepts
 
 
 def registered_names() -> dict[str, list[str]]:
@@ -278,6 +283,7 @@ def _add_report_commands(sub) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else list(argv)  # recorded by commands that write provenance
+    one_line_warnings()
     try:
         return args.func(args)
     except (MMStudyError, UnknownNameError, ConfigError, FileNotFoundError) as exc:

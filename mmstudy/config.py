@@ -210,6 +210,22 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return out
 
 
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's multi-line error as one line: where (line:column, counted from 1), what, and while
+    doing what, e.g. "line 4, column 7: expected ',' or '}', but got ':' (while parsing a flow mapping
+    that starts at line 4, column 7)"."""
+    problem = getattr(exc, "problem", None)
+    if problem is None:
+        return " ".join(str(exc).split())
+    mark, context, start = exc.problem_mark, exc.context, exc.context_mark
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    during = ""
+    if context:
+        at = f" that starts at line {start.line + 1}, column {start.column + 1}" if start is not None else ""
+        during = f" ({context}{at})"
+    return f"{where}{problem}{during}"
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping with yaml.safe_load; errors name the file."""
     path = Path(path)
@@ -218,7 +234,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     try:
         data = safe_load(decode_utf8(path.read_bytes(), path, ConfigError))
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+        raise ConfigError(f"{path}: invalid YAML: {yaml_problem(exc)}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return data

@@ -73,11 +73,16 @@ TINY = ["--set", "data.options.n_users=80", "--set", "data.options.n_items=60", 
     ("seed_batch=maybe", "--set: train.seed_batch must be true or false, got 'maybe'"),
     ("seed=1.5", "--set.seed must be an integer, got 1.5"),
     ("seed=true", "--set.seed must be an integer, got True"),
+    ("seed=-1", "--set.seed must be a non-negative integer (numpy refuses negative seeds), got -1"),
     ("cutoffs=[0,20]", "--set.cutoffs must be positive integers, got [0, 20]"),
     ("missing.strategy=meen", "--set: unknown missing-modality strategy 'meen'. Did you mean 'mean'? Known: "
                               "autoencoder, cross_modal, dropped, graph_autoencoder, heat, mean, modality_dropout, "
                               "neighbour_mean, ppr, propagation, random, random_matched, zeros."),
     ("missing=zeros", "--set.missing must be a mapping (key: value), got 'zeros'"),
+    ("data.features.image=nosuch-preset", "--set: unknown extractor preset 'nosuch-preset'. Known: "
+                                          "all-mpnet-base-v2, clip-vit-b32, efficientnet-lite0, efficientnet-lite2, "
+                                          "minilm-l3-onnx, minilm-l6, resnet50-1by2-nsfw, resnet50-imagenet, "
+                                          "vgg19-imagenet."),
 ])
 def test_bad_set_values_are_one_line_before_anything_runs(setting, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -95,10 +100,11 @@ def test_run_threads_must_be_positive(capsys, tmp_path, monkeypatch):
 
 def test_an_input_error_inside_the_cell_is_one_line(capsys, tmp_path):
     out = tmp_path / "run"
-    assert main(["run", "--model", "VBPR", *TINY, "--set", "data.features.image=nosuch-preset", "--output",
-                 str(out)]) == 1
+    assert main(["run", "--model", "VBPR", *TINY, "--set", "data.features.audio=minilm-l6", "--output",
+                 str(out)]) == 1  # the dataset's modalities are known once the cell loads it
     err = capsys.readouterr().err.splitlines()[-1]
-    assert err.startswith("error: UnknownNameError: unknown extractor preset 'nosuch-preset'. Known: ")
+    assert err == ("error: ConfigError: data.features names modality 'audio', which dataset 'synthetic' does not "
+                   "have; available: ['image', 'text']")
     assert "Traceback" not in err and "summary.tracebacks" not in err
     assert "tracebacks" not in json.loads((out / "study.json").read_text())["summary"]
 

@@ -36,6 +36,12 @@ MAX_RECORDED = 50  # distinct rating values listed in meta (more: only their ran
 MAX_SHOWN = 12  # distinct values written into one-line messages
 
 
+
+class FeedbackWarning(UserWarning):
+    """A loader's choice of which rows are positives that the user did not make explicitly (e.g.
+    graded ratings all kept). Studies say it once, before their cells run; the cells record the
+    choice in their manifests (`dataset.feedback`) instead of repeating it."""
+
 def check_min_rating(value: object) -> float | str:
     """A `min_rating` option as a float, "all" (None is an alias) or "default"."""
     if value is None or value == ALL:
@@ -95,7 +101,7 @@ def apply_feedback(dataset: Dataset, min_rating: object, *, where: str, column: 
     if rule == "default" and threshold is None:
         warnings.warn(f"{where}: column {column!r} holds graded ratings ({compact(dist)}); every row counts as a "
                       f"positive by default. Pass min_rating=<value> to keep only ratings >= value, or "
-                      f"min_rating={ALL!r} to make the choice explicit", UserWarning, stacklevel=3)
+                      f"min_rating={ALL!r} to make the choice explicit", FeedbackWarning, stacklevel=3)
     out = preprocess(dataset, min_rating=threshold)
     return replace(out, meta={**out.meta, "feedback": record, "min_rating": threshold})
 

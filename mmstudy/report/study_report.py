@@ -95,8 +95,8 @@ def declared_defaults(results: StudyResults) -> list[str]:
     gaps = next((m for m in results.manifests.values() if m.missing.natural_missing), None)
     if gaps is not None:
         counts = ", ".join(f"{k} {v:,}" for k, v in gaps.missing.natural_missing.items())
-        of = f" of {gaps.dataset.items:,} items" if gaps.dataset.items else ""
+        of = f" (of {gaps.dataset.items:,} items)" if gaps.dataset.items else ""
         how = ("masked together with the synthetic gaps and handled by each strategy" if gaps.missing.setting != "none"
                else f"filled by {gaps.missing.strategy} (the study's natural_gaps)")
-        lines.append(f"items without content of their own{of}: {counts}; {how}")
+        lines.append(f"items that lack a modality in the data itself{of}: {counts}; {how}")
     return lines

@@ -57,7 +57,8 @@ class StudyReport:
         shown = raw if shown is None else shown
         to_csv(raw, self.folder / RAW_TABLES / f"{name}.csv")
         to_latex_booktabs(shown, self.folder / RAW_TABLES / f"{name}.tex", caption=title, label=f"tab:{name}")
-        self._builder.add_table(shown, title, note)
+        if not shown.empty:  # e.g. CKA between one extractor and itself only: the CSV, no empty page
+            self._builder.add_table(shown, title, note)
 
     def figure(self, name: str, fig, caption: str = "", title: str = "") -> None:
         from .figures import save_figure

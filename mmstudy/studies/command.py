@@ -10,7 +10,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from ..cli import OneLineParser, add_energy_options, check_positive, energy_config, new_output_dir
+from ..cli import (OneLineParser, add_energy_options, check_positive, energy_config, new_output_dir,
+                   one_line_warnings)
 from ..config import as_plain, check_unique, located
 from ..device import resolve_device
 from ..errors import ConfigError, MMStudyError
@@ -120,6 +121,7 @@ def run_kind_command(kind: StudyKind, argv: list[str] | None = None) -> int:
     parser = study_parser(kind.name, kind.default_config)
     kind.options(parser)
     args = parser.parse_args(argv)
+    one_line_warnings()
     try:
         check_flags(args)
         with located(args.config):

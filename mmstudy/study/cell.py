@@ -1,12 +1,14 @@
 """One cell of a study: a complete, fingerprinted run configuration."""
 from __future__ import annotations
 
+import dataclasses
 import typing
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from ..config import as_plain, check_keys, check_value, from_mapping
 from ..errors import ConfigError
+from ..features.apply import parse_features
 from ..hashing import fingerprint
 from ..missing.imputers import resolve_strategy
 from ..missing.mechanisms import check_mechanism, check_strength, strength_value
@@ -48,6 +50,7 @@ class DataConfig:
             raise ConfigError(f"data.split: unknown method {self.split!r}; expected one of {SPLIT_METHODS}")
         if len(self.ratios) != 3 or abs(sum(self.ratios) - 1) > 1e-6 or min(self.ratios) < 0:
             raise ConfigError(f"data.ratios must be three non-negative shares summing to 1, got {self.ratios}")
+        parse_features(self.features)  # unknown presets and malformed specs: before any cell runs
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,8 @@ def check_train(train: Any, where: str = "train") -> None:
     for key, source in NOT_TRAIN_KEYS.items():
         if key in train:
             raise ConfigError(f"{where}.{key} cannot be set here: it is {source}")
+    settable = {f.name for f in dataclasses.fields(TrainConfig)} - set(NOT_TRAIN_KEYS)
+    check_keys(train, settable, where)  # listing only the keys a study may set
     TrainConfig.from_dict(train, where)
 
 
@@ -152,6 +157,9 @@ class Cell:
             mapping["cutoffs"] = tuple(mapping["cutoffs"])
             if min(mapping["cutoffs"], default=0) < 1:
                 raise ConfigError(f"{where}.cutoffs must be positive integers, got {list(mapping['cutoffs'])}")
+        if mapping.get("seed", 0) < 0:
+            raise ConfigError(f"{where}.seed must be a non-negative integer (numpy refuses negative seeds), got "
+                              f"{mapping['seed']}")
         check_train(mapping.get("train", {}))
         return cls(**mapping)
 

@@ -23,6 +23,7 @@ from typing import Callable, Iterable
 
 from tqdm.auto import tqdm
 
+from ..data import load_dataset
 from ..device import resolve_device
 from ..errors import ConfigError
 from ..hashing import fingerprint, write_json
@@ -60,18 +61,23 @@ def chain_fingerprints(fingerprints: Iterable[str]) -> str:
     return head
 
 
-def pending_cells(cells: list[Cell], store: ResultStore) -> tuple[list[Cell], list[str]]:
-    """(cells to run, fingerprints already finished); duplicate cells are kept once."""
+def pending_cells(cells: list[Cell], store: ResultStore,
+                  redo: Callable[[str], None] = print) -> tuple[list[Cell], list[str]]:
+    """(cells to run, fingerprints already finished); duplicate cells are kept once. A cell whose
+    folder exists but is not a finished, intact result is run again, and `redo` says why."""
     todo, finished, seen = [], [], set()
     for cell in cells:
         fp = cell.fingerprint
         if fp in seen:
             continue
         seen.add(fp)
-        if store.is_done(fp):
+        problems = store.problems(fp) if store.cell_dir(fp).exists() else None  # None: never run
+        if problems == []:
             finished.append(fp)
-        else:
-            todo.append(cell)
+            continue
+        todo.append(cell)
+        if problems:
+            redo(f"redo    {fp[:10]}  {problems[0]}")
     return todo, finished
 
 
@@ -83,6 +89,15 @@ def prepare_shared(cells: list[Cell], cache_dir: str, write: Callable[[str], Non
             ws.split(ws.dataset(data), data)
         except Exception as exc:  # the cells themselves will fail with this error and its reason
             write(f"could not prepare the split of {data.name!r} ({type(exc).__name__}: {exc})")
+
+
+def check_data(cells: list[Cell]) -> None:
+    """Load each distinct dataset of `cells` once, here, without extracting features: a malformed
+    file, an explicit rating column without `min_rating` or features that no longer match their
+    provenance sidecar stop the study with one error before any cell runs or anything is written
+    (instead of failing every cell). The loaders' warnings are shown here, once."""
+    for data in {fingerprint([c.data.name, dict(c.data.options)]): c.data for c in cells}.values():
+        load_dataset(data.name, **dict(data.options))
 
 
 def run_study(cells: list[Cell], output: str | Path, *, executor: str = "local", jobs: int = 1,
@@ -104,6 +119,7 @@ def run_study(cells: list[Cell], output: str | Path, *, executor: str = "local",
     output = Path(output)
     device = device if executor == "ray" else str(resolve_device(device))  # Ray checks its cluster
     check_output(output, meta)  # before anything is written
+    check_data(cells)
     threads = threads or (1 if executor == "ray" else threads_per_worker(jobs))
     cache = str(cache_dir if cache_dir is not None else output / ".cache")
     settings = WorkerSettings(str(output), cache, device, threads, energy)
@@ -118,7 +134,7 @@ def _run_locked(cells: list[Cell], settings: WorkerSettings, run: dict, meta: di
     """run_study's body, in a results folder this process holds."""
     output = Path(settings.output)
     summary, started = StudySummary(), time.time()
-    todo, summary.skipped = pending_cells(cells, ResultStore(output))
+    todo, summary.skipped = pending_cells(cells, ResultStore(output), redo=tqdm.write if progress else print)
     bar = tqdm(total=len(todo) + len(summary.skipped), initial=len(summary.skipped), desc="cells",
                unit="cell", disable=not progress, smoothing=0.1)
     record = _recorder(summary, bar, {c.fingerprint: c for c in todo}, output)

@@ -135,6 +135,9 @@ class StudySpec:
             check_unique(getattr(self, key), key)
         if min(self.cutoffs) < 1:
             raise ConfigError(f"cutoffs must be positive integers, got {list(self.cutoffs)}")
+        if min(self.seeds, default=0) < 0:
+            raise ConfigError(f"seeds must be non-negative integers (numpy refuses negative seeds), got "
+                              f"{list(self.seeds)}")
         from ..data import check_dataset
         from ..models import MODELS
         check_dataset(self.data.name)

@@ -4,6 +4,7 @@ the points of a settings grid, and a cell's outcome."""
 from __future__ import annotations
 
 import itertools
+import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -13,6 +14,7 @@ import pandas as pd
 import torch
 
 from ..data import load_dataset, load_or_make_split, make_split
+from ..data.feedback import FeedbackWarning
 from ..data.dataset import Dataset
 from ..data.split import Split
 from ..errors import ConfigError
@@ -55,7 +57,9 @@ class Workspace:
         key = fingerprint({"name": cfg.name, "options": dict(cfg.options), "modalities": cfg.modalities,
                            **({"features": features} if features else {})})
         if key not in self.datasets:
-            data = load_dataset(cfg.name, **dict(cfg.options))
+            with warnings.catch_warnings():  # said once by run_study; the manifest records the choice
+                warnings.simplefilter("ignore", FeedbackWarning)
+                data = load_dataset(cfg.name, **dict(cfg.options))
             source = data.fingerprint() if features or cfg.modalities is not None else None
             if features:  # extractor study (mmstudy.features.apply)
                 from ..features.apply import apply_features

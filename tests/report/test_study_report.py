@@ -69,3 +69,19 @@ def test_the_command_reports_a_study_whose_every_cell_failed(tmp_path, capsys, m
     assert printed.count("DataError: the data went away") == 8  # as each cell fails, and in the final list
     study = json.loads((out / "study.json").read_text())
     assert "tracebacks" not in study["summary"]  # an input error is said by its message alone
+
+
+@pytest.mark.parametrize("setting, how", [
+    ("none", "filled by zeros (the study's natural_gaps)"),
+    ("same", "masked together with the synthetic gaps and handled by each strategy")])
+def test_declared_defaults_say_how_many_items_lacked_content_and_what_was_done(setting, how):
+    from types import SimpleNamespace
+
+    from mmstudy.report.study_report import declared_defaults
+    from mmstudy.study.manifest import CellManifest, DatasetRecord, MissingRecord
+
+    manifest = CellManifest(dataset=DatasetRecord(name="movies", items=2080, meta={}),
+                            missing=MissingRecord(setting=setting, strategy="zeros",
+                                                  natural_missing={"image": 682, "text": 0}))
+    lines = declared_defaults(SimpleNamespace(manifests={"a": manifest}))
+    assert lines == [f"items that lack a modality in the data itself (of 2,080 items): image 682, text 0; {how}"]

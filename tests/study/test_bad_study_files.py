@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from mmstudy.features import PRESETS
+from mmstudy.features.apply import SOURCES
 from mmstudy.models import MODELS
 from mmstudy.studies.command import run_kind_command
 from mmstudy.study.kinds import study_kind
 
-TRAIN_KEYS = ("['batch_size', 'device', 'epochs', 'eval_every', 'eval_memory_mb', 'lr', 'max_seconds', "
-              "'patience', 'seed', 'seed_batch', 'valid_metric', 'weight_decay']")
+TRAIN_KEYS = ("['batch_size', 'epochs', 'eval_every', 'eval_memory_mb', 'lr', 'max_seconds', "
+              "'patience', 'seed_batch', 'valid_metric', 'weight_decay']")  # not seed, device: set elsewhere
 METRICS = "APLT, ARP, EFD, HitRate, MAP, MAPcut, MRR, nDCG, Precision, Recall"
 
 
@@ -57,12 +59,18 @@ CASES = [  # (kind, changes to the study, message after "error: <file>: ")
     ("compare", {"seeds": [True]}, "seeds[0] must be an integer, got True"),
     ("compare", {"seeds": [0, 1, 1, 0]}, "seeds lists 1, 0 more than once; list each once"),
     ("compare", {"seeds": []}, "seeds is empty"),
+    ("compare", {"seeds": [0, -1]}, "seeds must be non-negative integers (numpy refuses negative seeds), got [0, -1]"),
     ("compare", {"seeds": 3}, "seeds must be a list of integers, got 3"),
     ("compare", {"models": "BPR-MF"}, "models must be a list of strings, got 'BPR-MF'"),
     ("compare", {"models": {"BPR-MF": 1}}, "models must be a list of strings, got {'BPR-MF': 1}"),
     ("compare", {"models": ["VBPR", "VBPR"]}, "models lists 'VBPR' more than once; list each once"),
     ("compare", {"cutoffs": [0, 20]}, "cutoffs must be positive integers, got [0, 20]"),
     ("compare", {"data": "synthetic"}, "data must be a mapping (key: value), got 'synthetic'"),
+    ("compare", {"data": {"name": "synthetic", "features": {"image": "efficientnet-lite1"}}},
+     "unknown extractor preset 'efficientnet-lite1'. Did you mean 'efficientnet-lite2', 'efficientnet-lite0'? "
+     "Known: {presets}."),
+    ("compare", {"data": {"name": "synthetic", "features": {"image": {"preset": "minilm-l6", "file": "x.npy"}}}},
+     "data.features.image: give exactly one of {sources} (got ['preset', 'file'] in ['file', 'preset'])"),
     ("compare", {"data": {"name": "synthetic", "split_seed": "1"}}, "data.split_seed must be an integer, got '1'"),
     ("compare", {"params": {"VBPR": 3}}, "params.VBPR must be a mapping (key: value), got 3"),
     ("compare", {"grids": {"VBPR": {"reg_weight": 0.1}}}, "grids.VBPR.reg_weight must be a list, got 0.1"),
@@ -98,6 +106,7 @@ CASES = [  # (kind, changes to the study, message after "error: <file>: ")
 def test_bad_study_file_is_one_line_and_writes_nothing(tmp_path, capsys, kind, changes, message):
     code, err, path = run_study_file(tmp_path, capsys, kind, study(kind, **changes))
     assert code == 2
+    message = message.replace("{presets}", ", ".join(PRESETS.names())).replace("{sources}", str(SOURCES))
     assert err == f"error: {path}: {message}\n"
 
 
@@ -134,3 +143,19 @@ def test_epochs_flag_is_applied_even_when_small(tmp_path):
     spec = parse_spec(study("compare", train={"epochs": 5}), "compare", "t")
     args = study_parser("compare", "compare-quick.yaml").parse_args(["--epochs", "1"])
     assert apply_common_overrides(spec, args).train == {"epochs": 1}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("name: tiny\n\n\ndata: {name: synthetic\nmodels: [BPR-MF]\n",  # blank lines count
+     "invalid YAML: line 5, column 7: expected ',' or '}', but got ':' (while parsing a flow mapping that starts "
+     "at line 4, column 7)"),
+    ("name: tiny\n  models: [BPR-MF]\n", "invalid YAML: line 2, column 9: mapping values are not allowed here"),
+    ("- name\n- tiny\n", "expected a mapping at the top level"),
+])
+def test_yaml_syntax_errors_are_one_line_with_line_and_column(tmp_path, capsys, text, message):
+    path = tmp_path / "study.yaml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    assert run_kind_command(study_kind("compare"), ["--config", str(path), "--output", str(out), "--quiet"]) == 2
+    assert capsys.readouterr().err == f"error: {path}: {message}\n"
+    assert not out.exists()

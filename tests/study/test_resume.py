@@ -137,8 +137,10 @@ def test_sigkilled_pool_study_leaves_no_worker_behind(tmp_path):
     assert_complete(out, cells)
 
 
-@pytest.mark.parametrize("damage", ["truncate", "no-result", "checksum", "another-cell"])
-def test_corrupted_cell_is_redone(serial_run, tmp_path, damage):
+@pytest.mark.parametrize("damage, why", [("truncate", "per_user.parquet"), ("no-result", "result.json is missing"),
+                                         ("checksum", "per_user.parquet"),
+                                         ("another-cell", "the result belongs to another cell")])
+def test_corrupted_cell_is_redone(serial_run, tmp_path, capsys, damage, why):
     import shutil
 
     source, cells, _ = serial_run
@@ -159,8 +161,11 @@ def test_corrupted_cell_is_redone(serial_run, tmp_path, damage):
         parquet.write_bytes(bytes(data))
     before = snapshot(out)
 
+    capsys.readouterr()
     summary = run_study(cells, out, threads=1, progress=False)
     assert summary.done == [cells[1].fingerprint] and len(summary.skipped) == 3
+    (said,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("redo")]
+    assert said.startswith(f"redo    {cells[1].fingerprint[:10]}  ") and why in said  # the reason, in one line
     after = snapshot(out)
     assert all(after[fp] == before[fp] for fp in before if fp != cells[1].fingerprint)
     assert_complete(out, cells)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...config import from_mapping
 from ...missing.mechanisms import MECHANISMS
 from ...report.figures import difference_heatmaps, paired_difference_plot, robustness_curve
 from ...report.summary import claim_count, summarize_comparisons
@@ -11,7 +12,7 @@ from ...report.writer import StudyReport, slug
 from ...study.results import StudyResults
 from . import new_items, who_is_missing, who_pays
 from .analysis import complete_phase
-from .design import parse_mechanisms
+from .design import MissingSection, parse_mechanisms
 from .imputation_quality import quality_pages
 
 
@@ -169,18 +170,19 @@ def losses_shown(losses: pd.DataFrame) -> pd.DataFrame:
 
 
 def protocol(results: StudyResults) -> list[str]:
-    """The first page's protocol: models, masking, strategies, training and tests."""
-    spec, cfg, section = results.study.spec, results.analysis, results.study.section
+    """The first page's protocol: models, masking, strategies, training and tests (defaults filled in)."""
+    spec, cfg = results.study.spec, results.analysis
+    section = from_mapping(MissingSection, results.study.section, "missing")
     return [f"models: {', '.join(spec.get('models', []))} (+ CF counterparts); seeds: {spec.get('seeds')}",
-            f"masking: {section.get('settings')} at rates {section.get('rates')}; strategies: "
-            f"{section.get('strategies')} (reference {section.get('reference')})",
+            f"masking: {', '.join(section.settings)} at rates {list(section.rates)}; strategies: "
+            f"{', '.join(section.strategies)} (reference {section.reference})",
             "mechanisms: " + "; ".join(f"{c.label} ({MECHANISMS.get(c.name).rule})"
-                                       for c in parse_mechanisms(section.get("mechanisms", "mcar"))),
-            "phases: " + ", ".join(section.get("phases", ["train_and_test"]))
-            + (f" (new items: {section.get('new_items_share', 0.2):.0%} of the items held out of training)"
-               if "new_items" in section.get("phases", []) else "")
-            + f"; imputer grids decided by {section.get('select', 'retrain')}"
-            + ("; complete-data cells at 0% for every model" if section.get("complete", True) else ""),
+                                       for c in parse_mechanisms(section.mechanisms)),
+            "phases: " + ", ".join(section.phases)
+            + (f" (new items: {section.new_items_share:.0%} of the items held out of training)"
+               if "new_items" in section.phases else "")
+            + f"; imputer grids decided by {section.select}"
+            + ("; complete-data cells at 0% for every model" if section.complete else ""),
             f"training: {spec.get('train')}; model and imputer settings selected on validation "
             f"{cfg.metric}; test scored once per cell, full ranking",
             f"tests: paired {cfg.test}-test per user, {cfg.correction} correction, alpha {cfg.alpha}; "

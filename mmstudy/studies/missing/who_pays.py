@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ...analysis.groups import seed_groups
-from ...analysis.pairing import GroupPair, compare_groups
+from ...analysis.pairing import GroupPair, compare_groups, matched_tables
 from ...report.tables import comparison_table
 from ...study.results import VIEWS, StudyResults
 
@@ -43,18 +43,17 @@ def who_pays_pairs(cells: pd.DataFrame, factors: list[str], complete: tuple, com
 
 
 def who_pays(results: StudyResults, pairs: list[GroupPair], metric: str) -> pd.DataFrame:
-    """The claim table of `pairs` (one exploratory family) whose segments hold users in every cell;
-    empty without complete-data cells."""
-    present = [p for p in pairs if all(_users_in(results, fp, p.view_a) >= 2 for fp in p.a.values())
-               and all(_users_in(results, fp, p.view_b) >= 2 for fp in p.b.values())]
+    """The claim table of `pairs` (one exploratory family) whose segments hold at least two users
+    in every cell of both groups (e.g. at a high rate with a mask per seed, no user may be free of
+    masked test items in all seeds: that segment is left out); empty without complete-data cells."""
+    present = [p for p in pairs if _stored(results, p.a.values(), p.view_a) and _stored(results, p.b.values(), p.view_b)
+               and len(matched_tables(results, p, metric)[0]) >= 2]
     return compare_groups(results, present, metric, results.analysis, correction="fdr_bh")
 
 
-def _users_in(results: StudyResults, fingerprint: str, view: str) -> int:
-    """Users in a cell's `view` (0 when the cell stored no such view, e.g. in an older folder)."""
-    if view != "full" and VIEWS[view][0] not in results.all_manifests[fingerprint].files:
-        return 0
-    return len(results.per_user(fingerprint, view))
+def _stored(results: StudyResults, fingerprints, view: str) -> bool:
+    """Whether every cell stored the view (older folders have no segment views)."""
+    return view == "full" or all(VIEWS[view][0] in results.all_manifests[fp].files for fp in fingerprints)
 
 
 def pages(rep, tables: dict[str, pd.DataFrame], metric: str) -> None:
@@ -66,4 +65,5 @@ def pages(rep, tables: dict[str, pd.DataFrame], metric: str) -> None:
     rep.table("who_pays", table, f"Who pays: {metric} lost to missing content, per user and item segment", shown,
               note="Each strategy's cells minus the model's complete-data cells (same seeds, split and test "
                    "items), over the segment's users; head/long-tail: Recall over those test items only. "
-                   "Exploratory family: Benjamini-Hochberg correction under the claim rule.")
+                   "Exploratory family: Benjamini-Hochberg correction under the claim rule. Segments with fewer "
+                   "than two users in every seed's cells are left out.")

@@ -186,3 +186,17 @@ def test_verify_catches_a_tampered_similarity(tiny_study, tmp_path):
     (copy / "features.json").write_text(json.dumps(summary))
     problems, _ = verify(copy)
     assert any(p.startswith("table cka") for p in problems)
+
+
+def test_one_combination_study_reports_and_verifies(tmp_path):
+    """One extractor per modality: no combination to compare and no pair of extractors to relate
+    (CKA has no rows to show): the report still builds, skipping the empty pages, and verifies."""
+    config = {"name": "one", "data": TINY, "models": ["VBPR"], "train": {"epochs": 1}, "seeds": [0],
+              "analysis": {"min_seeds": 1}, "controls": {"aa": False, "noise": False},
+              "extractors": {"modalities": {"image": ["precomputed"], "text": ["precomputed"]},
+                             "ablations": "reference"}}
+    (tmp_path / "study.yaml").write_text(yaml.safe_dump(config))
+    out = tmp_path / "out"
+    assert main(["--config", str(tmp_path / "study.yaml"), "--output", str(out), "--quiet", "--no-energy"]) == 0
+    assert (out / "report.pdf").stat().st_size > 10_000 and (out / "tables" / "cka.csv").exists()
+    assert verify(out)[0] == []

@@ -125,3 +125,32 @@ def test_serving_reuses_one_training_per_seed(phases_study):
 def test_the_phases_study_verifies(phases_study):
     problems, checked = verify(phases_study)
     assert problems == [] and checked > 100
+
+
+def test_who_pays_leaves_out_segments_without_users_shared_by_every_seed():
+    """A mask per seed at a high rate: each seed has users free of masked test items, but no two are
+    the same in both seeds; that segment is left out instead of failing the report."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from mmstudy.analysis.pairing import GroupPair
+    from mmstudy.study.spec import AnalysisConfig
+    from mmstudy.studies.missing.who_pays import who_pays
+
+    rng = np.random.default_rng(0)
+    users = {"a0": range(0, 40), "a1": range(0, 40), "b0": range(0, 40), "b1": range(0, 40),  # full views
+             "o0": range(0, 3), "o1": range(3, 6)}  # 'other users' of seeds 0 and 1: disjoint
+
+    def per_user(fp, view):
+        key = {"other_users": "o"}.get(view, "a" if fp.startswith("a") else "b") + fp[-1]
+        return pd.DataFrame({"Recall@20": rng.random(len(users[key]))}, index=list(users[key]))
+
+    files = ["per_user.parquet", "segments.parquet"]
+    results = SimpleNamespace(per_user=per_user, analysis=AnalysisConfig(min_seeds=2),
+                              all_manifests={fp: SimpleNamespace(files=files) for fp in ("a0", "a1", "b0", "b1")})
+    pair = dict(a={0: "a0", 1: "a1"}, b={0: "b0", 1: "b1"})
+    pairs = [GroupPair(label="all users", keys=(("segment", "all"),), **pair),
+             GroupPair(label="other users", view_a="other_users", keys=(("segment", "other"),), **pair)]
+    table = who_pays(results, pairs, "Recall@20")
+    assert list(table["segment"]) == ["all"] and table["n_users"].tolist() == [40]
