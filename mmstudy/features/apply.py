@@ -21,6 +21,9 @@ timings, store entry), which cell manifests copy; synthetic images are rendered 
 """
 from __future__ import annotations
 
+import difflib
+import inspect
+import re
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -89,8 +92,25 @@ class FeatureSpec:
                                else EXTRACTORS.get(self.name)(**self.params))
             except TypeError as exc:  # an override the extractor does not take
                 raise ConfigError(f"{self.source} {self.name!r} rejects parameters {dict(self.params)}: "
-                                  f"{exc}") from None
+                                  f"{exc}{parameter_hint(exc)}") from None
         return _BUILT[key]
+
+
+def parameter_hint(exc: TypeError) -> str:
+    """". Did you mean 'pooling'? Parameters: ..." for an extractor class's unexpected keyword
+    argument (empty when the error is another one)."""
+    match = re.search(r"(\w+)\.__init__\(\) got an unexpected keyword argument '(\w+)'", str(exc))
+    classes = {cls.__name__: cls for cls in _subclasses(Extractor)}
+    if match is None or match.group(1) not in classes:
+        return ""
+    known = [name for name, p in inspect.signature(classes[match.group(1)]).parameters.items()
+             if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    close = difflib.get_close_matches(match.group(2), known, n=1)
+    return (f". Did you mean {close[0]!r}?" if close else ".") + f" Parameters: {', '.join(known)}"
+
+
+def _subclasses(cls: type) -> list[type]:
+    return [sub for direct in cls.__subclasses__() for sub in (direct, *_subclasses(direct))]
 
 
 def parse_features(features: Mapping[str, Any] | None, where: str = "data.features") -> dict[str, FeatureSpec]:

@@ -75,9 +75,13 @@ def test_canonical_features_drop_a_modalitys_own_shipped_features():
     assert parse_features(None) == {} and canonical_features({}) == {}
 
 
-def test_unknown_override_names_the_preset():
-    with pytest.raises(ConfigError, match="rejects parameters"):
-        FeatureSpec.parse({"backend": "hf-text", "model": "x", "no_such_param": 1}, "x").build()
+def test_unknown_override_names_the_preset_the_closest_parameter_and_the_known_ones():
+    with pytest.raises(ConfigError, match="rejects parameters") as caught:
+        FeatureSpec.parse({"backend": "hf-text", "model": "x", "poolin": "cls"}, "x").build()
+    message = str(caught.value)
+    assert "Did you mean 'pooling'?" in message and "Parameters: model, " in message
+    with pytest.raises(ConfigError, match=r"'zzz'\. Parameters: model, "):  # nothing close: the list alone
+        FeatureSpec.parse({"backend": "hf-text", "model": "x", "zzz": 1}, "x").build()
 
 
 def test_extracts_once_then_hits_the_store(tmp_path, data, tiny_bert, extractions):
