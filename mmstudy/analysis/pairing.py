@@ -29,6 +29,9 @@ class GroupPair:
     keys: tuple = ()
 
 
+MIN_PAIRED_USERS = 2  # a paired test needs at least two users
+
+
 def matched_tables(results: StudyResults, pair: GroupPair, metric: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(a, b): users x seeds tables of `metric` over the seeds both groups have (columns in seed
     order, pairing a's and b's runs of one seed) and the users present in every matched cell."""
@@ -47,10 +50,14 @@ def matched_tables(results: StudyResults, pair: GroupPair, metric: str) -> tuple
 def compare_groups(results: StudyResults, pairs: list[GroupPair], metric: str, analysis: AnalysisConfig,
                    correction: str | None = None) -> pd.DataFrame:
     """One row per pair: its factor keys, the metric and the claim-rule row (`claim_family`), one
-    corrected family (the analysis' correction unless `correction` is given)."""
+    corrected family (the analysis' correction unless `correction` is given). A pair whose groups
+    share fewer than two users in every matched cell (e.g. `dropped` at a high rate, whose common
+    catalogue keeps no test user) cannot be tested and is left out of the family."""
+    tables = {pair.label: matched_tables(results, pair, metric) for pair in pairs}
+    pairs = [pair for pair in pairs if len(tables[pair.label][0]) >= MIN_PAIRED_USERS]
     if not pairs:
         return pd.DataFrame()
-    tables = {pair.label: matched_tables(results, pair, metric) for pair in pairs}
+    tables = {pair.label: tables[pair.label] for pair in pairs}
     table = claim_family(tables, correction=correction or analysis.correction, alpha=analysis.alpha,
                          user_test=analysis.test, min_effect=analysis.min_effect, power=analysis.power)
     keys = pd.DataFrame([dict(pair.keys) for pair in pairs])

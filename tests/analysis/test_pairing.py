@@ -54,3 +54,23 @@ def test_seed_summary_t_interval():
     assert np.isclose(out["ci_high"] - 2.0, 4.302652729911275 * 1.0 / np.sqrt(3))
     single = seed_summary(pd.Series([1.0]))
     assert np.isnan(single["ci_low"])
+
+
+def test_pairs_without_two_shared_users_are_left_out_of_the_family():
+    """`dropped` at 90% under independent masks keeps no test user on the common catalogue: that
+    comparison cannot be tested and is left out, instead of failing the whole analysis."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(0)
+    users = {"a": range(40), "b": range(40), "d": range(1)}
+
+    def per_user(fp, view):
+        return pd.DataFrame({"Recall@20": rng.random(len(users[fp[0]]))}, index=list(users[fp[0]]))
+
+    results = SimpleNamespace(per_user=per_user)
+    pairs = [GroupPair(label="mean vs zeros", a={0: "a0", 1: "a1"}, b={0: "b0", 1: "b1"}, keys=(("s", "mean"),)),
+             GroupPair(label="dropped vs zeros", a={0: "d0", 1: "d1"}, b={0: "b0", 1: "b1"}, view_a="common",
+                       keys=(("s", "dropped"),))]
+    table = compare_groups(results, pairs, "Recall@20", AnalysisConfig(min_seeds=2))
+    assert table["s"].tolist() == ["mean"] and table["n_users"].tolist() == [40]
+    assert compare_groups(results, pairs[1:], "Recall@20", AnalysisConfig(min_seeds=2)).empty

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ...analysis.groups import seed_groups
-from ...analysis.pairing import GroupPair, compare_groups, matched_tables
+from ...analysis.pairing import GroupPair, compare_groups
 from ...report.tables import comparison_table
 from ...study.results import VIEWS, StudyResults
 
@@ -46,8 +46,7 @@ def who_pays(results: StudyResults, pairs: list[GroupPair], metric: str) -> pd.D
     """The claim table of `pairs` (one exploratory family) whose segments hold at least two users
     in every cell of both groups (e.g. at a high rate with a mask per seed, no user may be free of
     masked test items in all seeds: that segment is left out); empty without complete-data cells."""
-    present = [p for p in pairs if _stored(results, p.a.values(), p.view_a) and _stored(results, p.b.values(), p.view_b)
-               and len(matched_tables(results, p, metric)[0]) >= 2]
+    present = [p for p in pairs if _stored(results, p.a.values(), p.view_a) and _stored(results, p.b.values(), p.view_b)]
     return compare_groups(results, present, metric, results.analysis, correction="fdr_bh")
 
 
