@@ -35,7 +35,8 @@ def control_sentences(table: pd.DataFrame) -> list[str]:
         failed = part[~part["passed"].astype(bool)]
         what = ("A/A control (the reference re-trained on disjoint seeds)" if control == "aa"
                 else "noise control (content replaced by Gaussian noise, vs the CF counterpart)")
-        verdict = (f"passed for all {len(part)} models" if failed.empty else
+        passed = f"all {len(part)} models" if len(part) > 1 else ", ".join(part["model"])
+        verdict = (f"passed for {passed}" if failed.empty else
                    f"FAILED for {', '.join(failed['model'])}: see the warning on the first page")
         user = int(part["user_significant"].sum()) if control == "aa" else 0
         extra = f"; the user-level test alone would have called {user} of these A/A differences significant" \

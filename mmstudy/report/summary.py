@@ -83,13 +83,20 @@ def summarize_comparisons(df: pd.DataFrame, *, higher_is_better: bool = True,
             sentences.append(f"No significant difference between {a} and {b}{_where(row)}: "
                              f"{_evidence(row)}.")
     if quiet:
-        sentences.append(f"No significant difference in {len(quiet)} of {len(df)} "
-                         f"comparisons: {'; '.join(quiet)}.")
+        sentences.append(f"No significant difference in {len(quiet)} of {len(df)} comparisons{_listed(quiet)}.")
     if weak:
         sentences.append(f"Not enough evidence either way in {len(weak)} of {len(df)} comparisons (underpowered: "
                          f"the smallest difference they could detect with 80% power exceeds the study's minimum "
-                         f"effect; untestable: one seed): {'; '.join(weak)}.")
+                         f"effect; untestable: one seed){_listed(weak)}.")
     return sentences
+
+
+MAX_LISTED = 8  # longer lists of quiet comparisons are left to the comparison tables
+
+
+def _listed(items: list[str]) -> str:
+    """": a; b; c" for a short list; for a long one, where to read it instead of a page of text."""
+    return f": {'; '.join(items)}" if len(items) <= MAX_LISTED else " (each one is in the comparison table)"
 
 
 def claim_count(df: pd.DataFrame, what: str) -> str:

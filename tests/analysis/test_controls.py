@@ -35,3 +35,14 @@ def test_verdicts_follow_the_claim_rule(monkeypatch):
     sentences = control_sentences(table)
     assert "FAILED for LightGCN-M" in sentences[0] and "FAILED for FREEDOM" in sentences[1]
     assert "user-level test alone would have called 1 of these A/A differences significant" in sentences[0]
+
+
+def test_control_sentences_name_a_single_model():
+    import pandas as pd
+
+    def table(models):
+        return pd.DataFrame({"control": "aa", "model": models, "passed": True, "user_significant": False})
+
+    assert control_sentences(table(["VBPR"])) == [
+        "The A/A control (the reference re-trained on disjoint seeds) passed for VBPR."]
+    assert "passed for all 2 models." in control_sentences(table(["VBPR", "LightGCN-M"]))[0]

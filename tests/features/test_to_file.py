@@ -281,4 +281,5 @@ def test_a_sidecar_that_does_not_fit_stops_loading_with_one_line(case, tmp_path,
     setup(folder)
     assert re.search(message, one_line_error(["data", "info", str(folder)], capsys))
     assert re.search(message, one_line_error(["run", "--dataset", str(folder), "--model", "VBPR", *TRAIN,
-                                              "--output", str(tmp_path / "run")], capsys, code=1))
+                                              "--output", str(tmp_path / "run")], capsys))  # before the cell
+    assert not (tmp_path / "run").exists()

@@ -47,3 +47,20 @@ def test_names_corrections_and_collapsing():
 def test_missing_columns_are_reported():
     with pytest.raises(DataError, match="cohens_dz"):
         summarize_comparisons(_rows().drop(columns="cohens_dz"))
+
+
+def test_long_quiet_lists_point_to_the_table_instead_of_filling_pages():
+    n = 12
+    df = pd.DataFrame({"comparison": [f"s{i} vs zeros" for i in range(n)], "mean_diff": [0.001] * n,
+                       "diff_ci_low": [-0.01] * n, "diff_ci_high": [0.01] * n, "p_adj": [0.5] * n,
+                       "correction": ["holm"] * n, "cohens_dz": [0.01] * n, "significant": [False] * n,
+                       "confidence": [0.95] * n, "verdict": ["not significant"] * 6 + ["underpowered"] * 6,
+                       "mde": [0.02] * n})
+    quiet, weak = summarize_comparisons(df, collapse_nonsignificant=True)
+    assert quiet == "No significant difference in 6 of 12 comparisons: " + "; ".join(
+        f"s{i} vs zeros (+0.001, adjusted p = 0.50)" for i in range(6)) + "."
+    more = pd.concat([df, df.assign(comparison=[f"t{i} vs zeros" for i in range(n)])], ignore_index=True)
+    quiet, weak = summarize_comparisons(more, collapse_nonsignificant=True)
+    assert quiet == "No significant difference in 12 of 24 comparisons (each one is in the comparison table)."
+    assert weak.startswith("Not enough evidence either way in 12 of 24") and weak.endswith("(each one is in the "
+                                                                                           "comparison table).")
