@@ -105,7 +105,7 @@ def test_sigkilled_study_resumes_with_the_remaining_cells(tmp_path):
 
 def test_interrupted_study_records_progress_and_resumes(tmp_path):
     cells, out = tiny_cells(), tmp_path / "out"
-    proc = start_study(tmp_path, cells)
+    proc = start_study(tmp_path, cells, delay=4.0)  # room for the signal on a loaded machine (CI)
     stop_after_first_result(proc, out, signal.SIGINT)
     stdout, stderr = proc.communicate()
     assert proc.returncode != 0 and "KeyboardInterrupt" in stderr
