@@ -17,9 +17,11 @@ from mmstudy.study.store import ResultStore
 from .study_toys import tiny_cell, tiny_cells
 
 # Runs the cells of a JSON file into a folder; each cell waits `delay` seconds before its result
-# is written, so the test can stop the study between two cells.
+# is written, so the test can stop the study between two cells. A shell starts background jobs
+# with SIGINT ignored (and Python then installs no KeyboardInterrupt handler): Ctrl-C is restored.
 STUDY = """
-import json, sys, time
+import json, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if started in the background
 from mmstudy.study import runner, worker
 from mmstudy.study.cell import Cell
 
@@ -105,7 +107,7 @@ def test_sigkilled_study_resumes_with_the_remaining_cells(tmp_path):
 
 def test_interrupted_study_records_progress_and_resumes(tmp_path):
     cells, out = tiny_cells(), tmp_path / "out"
-    proc = start_study(tmp_path, cells, delay=4.0)  # room for the signal on a loaded machine (CI)
+    proc = start_study(tmp_path, cells)
     stop_after_first_result(proc, out, signal.SIGINT)
     stdout, stderr = proc.communicate()
     assert proc.returncode != 0 and "KeyboardInterrupt" in stderr
