@@ -43,9 +43,10 @@ def who_pays_pairs(cells: pd.DataFrame, factors: list[str], complete: tuple, com
 
 
 def who_pays(results: StudyResults, pairs: list[GroupPair], metric: str) -> pd.DataFrame:
-    """The claim table of `pairs` (one exploratory family) whose segments hold at least two users
-    in every cell of both groups (e.g. at a high rate with a mask per seed, no user may be free of
-    masked test items in all seeds: that segment is left out); empty without complete-data cells."""
+    """The claim table of `pairs` (one exploratory family) whose cells all stored their segment's
+    view; `compare_groups` leaves out a segment without two users shared by every seed's cells
+    (e.g. at a high rate with a mask per seed, no user is free of masked test items in all seeds).
+    Empty without complete-data cells."""
     present = [p for p in pairs if _stored(results, p.a.values(), p.view_a) and _stored(results, p.b.values(), p.view_b)]
     return compare_groups(results, present, metric, results.analysis, correction="fdr_bh")
 
