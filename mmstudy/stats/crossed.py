@@ -32,6 +32,7 @@ benchmarks", MLSys; intersection-union tests: Berger (1982), Technometrics 24(4)
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import stats
@@ -155,8 +156,15 @@ def detectable_effect(se: float, df: float, *, alpha: float = 0.05, power: float
     if not (np.isfinite(se) and np.isfinite(df)) or df < 1:
         return float("nan")
     nobs = df + 1  # TTestPower's one-sample test: df = nobs - 1, effect = mean / (se * sqrt(nobs))
+    return _standardised_effect(nobs, alpha, power) * se * float(np.sqrt(nobs))
+
+
+@lru_cache(maxsize=4096)
+def _standardised_effect(nobs: float, alpha: float, power: float) -> float:
+    """The standardised effect a two-sided one-sample t-test of `nobs` detects with `power`
+    (a root search: cached, since seed-level tests repeat the same few sizes)."""
     d = TTestPower().solve_power(effect_size=None, nobs=nobs, alpha=alpha, power=power, alternative="two-sided")
-    return float(abs(np.asarray(d).item()) * se * np.sqrt(nobs))
+    return abs(float(np.asarray(d).item()))
 
 
 def rule_detectable_effect(components: VarianceComponents, n_users: int, n_seeds: int, *, alpha: float = 0.05,
@@ -169,10 +177,18 @@ def rule_detectable_effect(components: VarianceComponents, n_users: int, n_seeds
 def seeds_needed(components: VarianceComponents, n_users: int, effect: float, *, alpha: float = 0.05,
                  power: float = 0.8, max_seeds: int = 100) -> int | None:
     """Fewest seeds (>= 2) whose expected detectable effect under the claim rule is at most
-    `effect` (None: more than `max_seeds`), from the variance components of a pilot comparison."""
+    `effect` (None: more than `max_seeds`), from the variance components of a pilot comparison.
+    The detectable effect shrinks as seeds are added, so a bisection finds it."""
     if effect <= 0 or not np.isfinite(effect):
         raise ConfigError(f"effect must be a positive number, got {effect}")
-    for n_seeds in range(2, max_seeds + 1):
-        if rule_detectable_effect(components, n_users, n_seeds, alpha=alpha, power=power) <= effect:
-            return n_seeds
-    return None
+
+    def detects(n_seeds: int) -> bool:
+        return rule_detectable_effect(components, n_users, n_seeds, alpha=alpha, power=power) <= effect
+
+    if max_seeds < 2 or not detects(max_seeds):
+        return None
+    fails, passes = 1, max_seeds  # one seed never detects anything
+    while passes - fails > 1:
+        middle = (fails + passes) // 2
+        fails, passes = (fails, middle) if detects(middle) else (middle, passes)
+    return passes

@@ -71,6 +71,17 @@ def test_detectable_effect_and_seeds_needed_agree():
     assert seeds_needed(parts, 500, 1e-6, max_seeds=10) is None
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_seeds_needed_is_the_first_count_that_detects(seed):
+    """The bisection returns what a scan over 2, 3, ... seeds returns (negative components included)."""
+    rng = np.random.default_rng(seed)
+    parts = VarianceComponents(users=rng.uniform(-0.001, 0.05), seeds=rng.uniform(-1e-5, 5e-4),
+                               residual=rng.uniform(0.001, 0.02))
+    effect = rng.uniform(0.005, 0.04)
+    scan = next((n for n in range(2, 41) if rule_detectable_effect(parts, 300, n) <= effect), None)
+    assert seeds_needed(parts, 300, effect, max_seeds=40) == scan
+
+
 def test_constant_seed_differences_are_zero_variance_not_a_tiny_p():
     """Every seed shifts by the same amount (users still vary): the seed-level test has zero variance
     (p exactly 0, as `stats.paired` handles it), so the rule falls back on the two-level test."""
