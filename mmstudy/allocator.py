@@ -11,6 +11,11 @@ data).
 
 Applied once per process by `training.train_epoch`; `MMSTUDY_MALLOC=default` opts out. A no-op
 where the C library has no `mallopt` (non-Linux, musl).
+
+A kept heap grows whenever a big block is requested while the freed ones are split by long-lived
+small allocations, so chunked loops (similarity blocks, evaluation score blocks) write their results
+into preallocated outputs: nothing long-lived is allocated between their big blocks. `heap_bytes`
+(the heap's size) lets tests and benchmarks check that.
 """
 from __future__ import annotations
 
@@ -26,15 +31,22 @@ INT_MAX = 2**31 - 1
 
 
 @lru_cache(maxsize=1)
+def _libc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
+@lru_cache(maxsize=1)
 def keep_freed_memory() -> bool:
     """Ask glibc malloc to keep freed memory for reuse instead of unmapping it; True if applied."""
     if os.environ.get(ENV, "").strip().lower() in ("default", "off", "0", "no"):
         return False
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-    except (OSError, AttributeError):
+    mallopt = getattr(_libc(), "mallopt", None)
+    if mallopt is None:
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, INT_MAX))
@@ -44,3 +56,18 @@ def allocator_state() -> str:
     """'keep-freed' if `keep_freed_memory` took effect in this process, else 'default' (for manifests)."""
     info = keep_freed_memory.cache_info()
     return "keep-freed" if info.currsize and keep_freed_memory() else "default"
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+
+
+def heap_bytes() -> int | None:
+    """Bytes the malloc heap holds from the system (glibc `mallinfo2().arena`: in use plus kept
+    free, mmapped blocks excluded); None where the C library cannot say."""
+    mallinfo2 = getattr(_libc(), "mallinfo2", None)
+    if mallinfo2 is None:
+        return None
+    mallinfo2.restype = _MallInfo2
+    return int(mallinfo2().arena)

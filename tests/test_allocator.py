@@ -1,5 +1,9 @@
-"""allocator.keep_freed_memory: the mallopt calls, the opt-out, platforms without mallopt."""
+"""allocator: the mallopt calls, the opt-out, platforms without mallopt, and chunked loops that
+do not grow a kept heap."""
 import ctypes
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -23,10 +27,12 @@ class FakeLibc:
 @pytest.fixture
 def fresh(monkeypatch):
     keep_freed_memory.cache_clear()
+    allocator._libc.cache_clear()
     monkeypatch.delenv(allocator.ENV, raising=False)
     monkeypatch.setattr(allocator.sys, "platform", "linux")
     yield
     keep_freed_memory.cache_clear()
+    allocator._libc.cache_clear()
 
 
 def use_libc(monkeypatch, libc):
@@ -55,8 +61,9 @@ def test_no_mallopt_or_refused(fresh, monkeypatch):
         raise OSError("no libc")
 
     monkeypatch.setattr(allocator.ctypes, "CDLL", missing)
-    assert keep_freed_memory() is False
+    assert keep_freed_memory() is False and allocator.heap_bytes() is None
     keep_freed_memory.cache_clear()
+    allocator._libc.cache_clear()
     use_libc(monkeypatch, FakeLibc(result=0))  # e.g. musl's stub
     assert keep_freed_memory() is False
 
@@ -74,3 +81,29 @@ def test_real_glibc_accepts_it(fresh):
     except (OSError, AttributeError):
         pytest.skip("no glibc here")
     assert keep_freed_memory() is True
+
+
+GROWTH = textwrap.dedent("""
+    import torch
+    from mmstudy.allocator import heap_bytes, keep_freed_memory
+    from mmstudy.models.layers import topk_cosine_pairs
+    torch.set_num_threads(1)
+    assert keep_freed_memory()
+    x = torch.randn(6000, 32, generator=torch.Generator().manual_seed(0))
+    start = heap_bytes()
+    for _ in range(4):
+        topk_cosine_pairs(x, 10, chunk=500)
+    similarity = heap_bytes() - start
+    print(similarity)
+""")
+
+
+def test_similarity_chunks_reuse_the_kept_heap():
+    """Similarity blocks of 500 x 6000 floats (11 MiB): a heap that keeps freed memory must reuse
+    one block, not grow by one per chunk (4.6 blocks here, 12x at LATTICE's Amazon-Elec shape,
+    before the loop wrote into preallocated outputs)."""
+    if allocator.heap_bytes() is None:
+        pytest.skip("no glibc mallinfo2 here")
+    out = subprocess.run([sys.executable, "-c", GROWTH], capture_output=True, text=True, check=True)
+    block = 500 * 6000 * 4
+    assert int(out.stdout) < 3 * block, int(out.stdout) / block

@@ -7,8 +7,10 @@ hold -1: never a hit, never counted as a recommendation.
 """
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
+import warnings
 from contextlib import contextmanager
 from typing import Callable, Iterator, Union
 
@@ -120,25 +122,48 @@ def rank_topk(scorer: Scorer, split: Split, part: str = "valid", k_max: int = 50
     indptr = torch.from_numpy(seen.indptr.astype(np.int64)).to(device)
     indices = torch.from_numpy(seen.indices.astype(np.int64)).to(device)
     all_users = torch.from_numpy(users).to(device)
-    blocks = []
+    topk = torch.empty(len(users), k_max, dtype=torch.long)
     with scoring(scorer) as score:
+        # a model writes every batch into one score block: no block per batch to allocate, copy and
+        # free (with a heap that keeps freed memory, those blocks fragmented it by gigabytes)
+        block = torch.empty(min(batch_size, len(users)), n_items, device=device) if writes_into(score) else None
         for start in range(0, len(users), batch_size):
             batch = all_users[start:start + batch_size]
-            blocks.append(_topk_block(score, batch, indptr, indices, n_items, k_max))
-    topk = torch.cat(blocks) if blocks else torch.empty(0, k_max, dtype=torch.long)
+            scores = _block_scores(score, batch, n_items, None if block is None else block[:len(batch)])
+            topk[start:start + len(batch)] = _topk_block(scores, batch, indptr, indices, k_max)
     return users, topk
 
 
-def _topk_block(score: ScoreFn, batch: torch.Tensor, indptr: torch.Tensor, indices: torch.Tensor,
-                n_items: int, k: int) -> torch.Tensor:
+def writes_into(score: ScoreFn) -> bool:
+    """Whether a score function takes `out=` (a `Recommender`'s does): it can fill a given block."""
+    try:
+        return "out" in inspect.signature(score).parameters
+    except (TypeError, ValueError):  # builtins without a signature
+        return False
+
+
+def _block_scores(score: ScoreFn, batch: torch.Tensor, n_items: int, block: torch.Tensor | None) -> torch.Tensor:
+    """The batch's float32 scores, in a tensor the caller may overwrite (`block` when given)."""
+    expected = (len(batch), n_items)
+    if block is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)  # torch resizes a mis-shaped `out` with a warning
+            try:
+                return score(batch, out=block)
+            except (RuntimeError, UserWarning) as error:
+                raise ValueError(f"score function could not fill a {expected} block: {error}") from None
     scores = score(batch)
-    if scores.shape != (len(batch), n_items):
-        raise ValueError(f"score function returned shape {tuple(scores.shape)}, "
-                         f"expected {(len(batch), n_items)}")
-    scores = scores.to(torch.float32, copy=True)  # never write -inf into a caller's tensor
+    if scores.shape != expected:
+        raise ValueError(f"score function returned shape {tuple(scores.shape)}, expected {expected}")
+    return scores.to(torch.float32, copy=True)  # never write -inf into a caller's tensor
+
+
+def _topk_block(scores: torch.Tensor, batch: torch.Tensor, indptr: torch.Tensor, indices: torch.Tensor,
+                k: int) -> torch.Tensor:
+    """Top-k unseen items of each row of `scores` (overwritten: seen items become -inf), -1 padded."""
     rows, cols = csr_entries(indptr, indices, batch)
     scores[rows.to(scores.device), cols.to(scores.device)] = -torch.inf
-    values, items = torch.topk(scores, min(k, n_items), dim=1)
+    values, items = torch.topk(scores, min(k, scores.shape[1]), dim=1)
     if torch.isnan(values).any():  # topk ranks NaN above everything: checking the top suffices
         raise FloatingPointError("the model produced NaN scores; it probably diverged during training")
     items = torch.where(torch.isneginf(values), -1, items).cpu()

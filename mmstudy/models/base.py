@@ -131,11 +131,13 @@ class Recommender(nn.Module):
             self._eval_cache = None  # parameters will change: cached representations are stale
         return super().train(mode)
 
-    def score(self, users: torch.Tensor) -> torch.Tensor:
+    def score(self, users: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        """Scores of `users` for every item (len(users) x n_items), written into `out` when given
+        (full-ranking evaluation reuses one block instead of allocating one per user batch)."""
         if self._eval_cache is None:
             self.prepare_eval()
         user_emb, item_emb = self._eval_cache
-        return user_emb[users] @ item_emb.T
+        return torch.mm(user_emb[users], item_emb.T, out=out)
 
     def n_parameters(self) -> int:
         return int(sum(p.numel() for p in self.parameters() if p.requires_grad))

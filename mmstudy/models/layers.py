@@ -170,15 +170,17 @@ def topk_cosine_pairs(x: torch.Tensor, k: int, valid: torch.Tensor | None = None
     if k <= 0:
         empty = torch.zeros(0, dtype=torch.long, device=x.device)
         return empty, empty
-    rows, cols = [], []
+    # one similarity buffer and preallocated outputs: nothing long-lived is allocated between the
+    # big chunks, so a heap that keeps freed memory (`mmstudy.allocator`) reuses one block
+    sim_buffer = unit.new_empty(min(chunk, n), n)
+    top, index = unit.new_empty(n, k), torch.empty(n, k, dtype=torch.long, device=x.device)
     for start in range(0, n, chunk):
-        sim = unit[start:start + chunk] @ unit.T
+        sim = torch.mm(unit[start:start + chunk], unit.T, out=sim_buffer[:min(chunk, n - start)])
         sim[:, ~valid] = -torch.inf
-        top, index = torch.topk(sim, k, dim=1)
-        keep = (top > 0) & valid[start:start + chunk, None]
-        rows.append(torch.arange(start, start + len(sim), device=x.device)[:, None].expand_as(index)[keep])
-        cols.append(index[keep])
-    return torch.cat(rows), torch.cat(cols)
+        torch.topk(sim, k, dim=1, out=(top[start:start + len(sim)], index[start:start + len(sim)]))
+    keep = (top > 0) & valid[:, None]
+    rows = torch.arange(n, device=x.device)[:, None].expand_as(index)
+    return rows[keep], index[keep]
 
 
 def content_signal(features: torch.Tensor) -> torch.Tensor:

@@ -148,3 +148,30 @@ def test_cuda_ranking_matches_cpu(split, model):
         _, expected = rank_topk(model, split, part, k_max=10)
         _, got = rank_topk(on_gpu, split, part, k_max=10, batch_size=7)
         assert got.device.type == "cpu" and torch.equal(got, expected)
+
+
+class IntoBlock(FixedScores):
+    """FixedScores through `Recommender.score`'s `out=` contract; records each block's address."""
+
+    def __init__(self, data, scores, n_cols=None):
+        super().__init__(data, scores)
+        self.blocks, self.n_cols = [], n_cols
+
+    def score(self, users, out=None):
+        self.blocks.append(out.data_ptr())
+        rows = self.scores[users]
+        return torch.mm(rows[:, : self.n_cols or rows.shape[1]], torch.eye(self.n_cols or rows.shape[1]), out=out)
+
+
+def test_a_model_fills_one_block_for_every_batch(split, model):
+    into = IntoBlock(ModelInput(split.train), model.scores.clone())
+    _, filled = rank_topk(into, split, "valid", k_max=10, batch_size=4)
+    _, copied = rank_topk(model, split, "valid", k_max=10, batch_size=4)
+    assert torch.equal(filled, copied)
+    assert len(into.blocks) > 2 and len(set(into.blocks)) == 1  # one block, overwritten batch after batch
+
+
+def test_a_model_of_another_catalogue_is_refused(split, model):
+    wrong = IntoBlock(ModelInput(split.train), model.scores.clone(), n_cols=split.shape[1] - 1)
+    with pytest.raises(ValueError, match="could not fill"):
+        rank_topk(wrong, split, "valid", k_max=5)
