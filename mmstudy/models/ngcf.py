@@ -77,7 +77,7 @@ class NGCF(Recommender):
         layers, laplacian = [x], self.laplacian(dropout)
         for sum_layer, bi_layer in zip(self.sum_layers, self.bi_layers):
             side = laplacian(x)
-            x = F.leaky_relu(sum_layer(side + x) + bi_layer(side * x), 0.2)
+            x = F.leaky_relu(sum_layer(side + x) + bi_layer(side * x), 0.2, inplace=True)  # a fresh sum
             if dropout:
                 x = self.noise.dropout(x, self.params["message_dropout"])
             layers.append(F.normalize(x, dim=1))
