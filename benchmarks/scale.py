@@ -16,8 +16,6 @@ import time
 
 import numpy as np
 
-from .models import SETTINGS
-
 SHAPE = {"users": 200_000, "items": 63_000, "interactions": 1_700_000}
 
 
@@ -92,7 +90,8 @@ def main(argv: list[str] | None = None) -> dict:
     from .common import print_table, run_isolated, save, with_earlier_rows
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["LightGCN", "FREEDOM"], help="model names, or 'all'")
+    parser.add_argument("--models", nargs="+", default=["LightGCN", "FREEDOM"],
+                        help="model names, or 'all' (every registered model)")
     parser.add_argument("--users", type=int, default=SHAPE["users"])
     parser.add_argument("--items", type=int, default=SHAPE["items"])
     parser.add_argument("--interactions", type=int, default=SHAPE["interactions"])
@@ -108,7 +107,9 @@ def main(argv: list[str] | None = None) -> dict:
         return {}
     limit = [] if args.max_batches is None else ["--max-batches", str(args.max_batches)]
     rows = []
-    for name in list(SETTINGS) if args.models == ["all"] else args.models:
+    from mmstudy.models import MODELS
+
+    for name in MODELS.names() if args.models == ["all"] else args.models:
         row = run_isolated("benchmarks.scale", "--one", name, "--users", shape[0], "--items", shape[1],
                            "--interactions", shape[2], "--threads", str(args.threads), *limit, timeout=6 * 3600)
         rows.append({"model": name, **row})
