@@ -3,7 +3,9 @@ benchmarks/results/. Suites: models (Last.fm-2K per-model speed/accuracy vs the 
 scale (Amazon-Elec shape on CPU), imputation (graph + imputers at 20k items), imputation_quality
 (every strategy vs the truth; learned imputers' fit times), evaluation, contention (study wall time
 under each execution setting, idle and beside a competing process), imputer_selection (retrain vs
-reconstruction), study_estimate (a whole study's time from a stratified sample)."""
+reconstruction), study_estimate (a whole study's time from a stratified sample), seed_batch (seeds
+trained together vs apart), calibration (A/A false-positive rate of the claim rule), runner
+(serial vs --jobs vs Ray)."""
 from __future__ import annotations
 
 import sys
@@ -17,7 +19,10 @@ SUITES = {
     "contention": "benchmarks.contention",
     "imputer_selection": "benchmarks.imputer_selection",
     "study_estimate": "benchmarks.study_estimate",
-}
+    "seed_batch": "benchmarks.seed_batch",
+    "calibration": "benchmarks.calibration",
+    "runner": "benchmarks.runner",
+}  # benchmarks.gpu needs a CUDA machine: run it there by name
 
 
 def main(argv: list[str]) -> int:

@@ -153,3 +153,14 @@ def test_seed_batch_rows_take_medians_and_the_speedup():
     assert row["speedup_cpu"] == 1.5 and row["batched_load"] == 2.0 and row["repeats"] == 3
     assert row["batched_recall_mean"] == pytest.approx(0.32) and row["separate_recall"] == [0.30, 0.35]
     assert 0 < row["welch_p"] <= 1
+
+
+def test_every_benchmark_module_is_a_suite():
+    """`python -m benchmarks` runs every suite: a new benchmark module must be listed (the CUDA
+    benchmark, `gpu`, is run by name on a GPU machine)."""
+    from pathlib import Path
+
+    from benchmarks.__main__ import SUITES
+
+    modules = {p.stem for p in Path(__file__).resolve().parents[2].joinpath("benchmarks").glob("*.py")}
+    assert modules - {"__init__", "__main__", "common", "gpu"} == {m.rsplit(".", 1)[1] for m in SUITES.values()}
