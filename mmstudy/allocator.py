@@ -2,20 +2,19 @@
 
 By default glibc serves every large allocation (above its 128 KiB-32 MiB mmap threshold) with a
 fresh `mmap` and unmaps it on free, so each big temporary tensor of a training step, again and
-again, is page-faulted in 4 KiB at a time. On whole-graph models at Amazon-Elec scale that was
-over half of a step (MMGCN: 7.0 s -> 3.2 s per batch of 2048 with this setting). Keeping freed
-memory in the heap for reuse (mallopt `M_MMAP_MAX=0`, `M_TRIM_THRESHOLD` at its maximum) removes
-those faults. The price is memory: the process keeps its peak heap, fragmented, so peak RSS
-grows (MMGCN 6.4 -> 12.8 GB, LATTICE 3.8 -> 16.3 GB at that shape; negligible on Last.fm-sized
-data).
+again, is page-faulted in 4 KiB at a time. On whole-graph models at Amazon-Elec scale that is
+over half of a step (MMGCN, one thread: 13.9 s -> 6.0 s per batch of 2048 with this setting).
+Keeping freed memory in the heap for reuse (mallopt `M_MMAP_MAX=0`, `M_TRIM_THRESHOLD` at its
+maximum) removes those faults.
+
+The price is fragmentation: a kept heap grows whenever a big block is requested while the freed
+ones have been split by long-lived small allocations. Loops that allocate the same big block
+again and again therefore fill one instead (evaluation's score block, the kNN similarity chunk):
+that took LATTICE's Amazon-Elec peak RSS from 12.5 to 3.8 GiB and NGCF's from 15.9 to 5.7 GiB.
+`heap_bytes` (the heap's size) lets tests and benchmarks check it.
 
 Applied once per process by `training.train_epoch`; `MMSTUDY_MALLOC=default` opts out. A no-op
 where the C library has no `mallopt` (non-Linux, musl).
-
-A kept heap grows whenever a big block is requested while the freed ones are split by long-lived
-small allocations, so chunked loops (similarity blocks, evaluation score blocks) write their results
-into preallocated outputs: nothing long-lived is allocated between their big blocks. `heap_bytes`
-(the heap's size) lets tests and benchmarks check that.
 """
 from __future__ import annotations
 
