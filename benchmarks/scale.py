@@ -87,6 +87,8 @@ def bench_one(name: str, users: int, items: int, interactions: int, threads: int
 
 
 def main(argv: list[str] | None = None) -> dict:
+    from mmstudy.models import MODELS
+
     from .common import print_table, run_isolated, save, with_earlier_rows
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -107,8 +109,6 @@ def main(argv: list[str] | None = None) -> dict:
         return {}
     limit = [] if args.max_batches is None else ["--max-batches", str(args.max_batches)]
     rows = []
-    from mmstudy.models import MODELS
-
     for name in MODELS.names() if args.models == ["all"] else args.models:
         row = run_isolated("benchmarks.scale", "--one", name, "--users", shape[0], "--items", shape[1],
                            "--interactions", shape[2], "--threads", str(args.threads), *limit, timeout=6 * 3600)

@@ -7,6 +7,8 @@ statsmodels explicitly and reported by name next to the adjusted p-values.
 from __future__ import annotations
 
 import gc
+from contextlib import contextmanager
+from typing import Iterator
 
 import numpy as np
 from statsmodels.stats.multitest import multipletests
@@ -52,8 +54,20 @@ def adjust_pvalues(pvalues, method: str = "holm") -> np.ndarray:
                         f"{np.flatnonzero(bad)[:5].tolist()}")
     if method == "none":
         return p.copy()
-    gc.freeze()  # statsmodels' Holm branch calls gc.collect(): 0.2 s per family in a report's process
-    try:
+    with _collections_cheap():
         return np.minimum(multipletests(p, method=method)[1], 1.0)
+
+
+@contextmanager
+def _collections_cheap() -> Iterator[None]:
+    """statsmodels' Holm branch calls gc.collect() (0.2 s per family in a report's process): the
+    objects alive now are frozen for its duration, unless the process froze some already (an
+    outer freeze is never undone here)."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
     finally:
         gc.unfreeze()

@@ -49,3 +49,18 @@ def test_bad_p_values_and_empty_family():
     for bad in ([0.1, np.nan], [0.1, 1.5], [-0.1]):
         with pytest.raises(DataError, match="p-values must lie in"):
             adjust_pvalues(bad)
+
+
+def test_holm_leaves_the_garbage_collector_as_it_found_it():
+    """The freeze that makes statsmodels' gc.collect() cheap is undone, and an outer one is kept."""
+    import gc
+
+    p = np.linspace(0.001, 0.5, 8)
+    adjust_pvalues(p, "holm")
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        np.testing.assert_allclose(adjust_pvalues(p, "holm"), multipletests(p, method="holm")[1])
+        assert gc.get_freeze_count() > 0  # an unfreeze here would have emptied the permanent generation
+    finally:
+        gc.unfreeze()
