@@ -12,7 +12,7 @@ from ..tensors import mean_square, normalize_rows
 from .base import MODELS, Batch, ModelInput, Recommender, bpr_loss
 from .hyperparams import check_params
 from .layers import interaction_graph_with, pair_square_mean
-from .receptive_field import ReceptiveField
+from .receptive_field import NodeBlocks, ReceptiveField, Table
 
 
 def xavier_linear(n_in: int, n_out: int) -> nn.Linear:
@@ -42,14 +42,16 @@ class ModalityGCN(ContentDropout, nn.Module):
     def forward(self, field: ReceptiveField, id_embedding: torch.Tensor) -> torch.Tensor:
         """The tower's output at the field's last-layer nodes. (A x) W = A (x W) is aggregated first,
         so the layer's big transform runs only on its output nodes; the narrow own-node transform
-        runs before the row gather (a 64-wide gather is cheaper than a 256-wide one)."""
+        runs before the row gather (a 64-wide gather is cheaper than a 256-wide one). The input
+        stays as its user and item blocks (`NodeBlocks`): normalising rows commutes with stacking
+        them, and the stacked table and its gradient would be two more whole node tables."""
         features = self.dropped(self.features)
         items = self.mlp(features) if self.mlp is not None else features
-        x = normalize_rows(torch.cat([self.preference, items]))
+        x: Table = NodeBlocks(normalize_rows(self.preference), normalize_rows(items))
         for layer, (conv, linear, gate) in enumerate(zip(self.conv, self.linear, self.gate)):
             # in place on fresh products (their backward needs only their inputs): one table less each
             h = F.leaky_relu(field.propagate(layer, x) @ conv, inplace=True)
-            x_hat = F.leaky_relu(field.own(layer, linear(x)), inplace=True) + field.gather(layer, id_embedding)
+            x_hat = F.leaky_relu(field.own(layer, x, linear), inplace=True) + field.gather(layer, id_embedding)
             x = F.leaky_relu(gate(h) + x_hat, inplace=True)
         return x
 

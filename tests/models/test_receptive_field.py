@@ -5,7 +5,7 @@ import scipy.sparse as sp
 import torch
 
 from mmstudy.models.graphs import SparseGraph
-from mmstudy.models.receptive_field import ReceptiveField
+from mmstudy.models.receptive_field import NodeBlocks, ReceptiveField
 from mmstudy.sparse import bipartite_adjacency, degree_normalize
 
 from model_toys import make_input
@@ -26,11 +26,13 @@ def brute_force_nodes(dense: np.ndarray, targets: np.ndarray, n_layers: int) -> 
     return [np.arange(len(dense))] + nodes
 
 
-def toy_network(field: ReceptiveField, x: torch.Tensor, weights: list[torch.Tensor]) -> torch.Tensor:
-    """A generic message-passing net: x <- tanh(A x W) + own x + a node table, per layer."""
-    table = torch.arange(len(x), dtype=torch.float32).unsqueeze(1) / len(x)
+def toy_network(field: ReceptiveField, x, weights: list[torch.Tensor], transform=None) -> torch.Tensor:
+    """A generic message-passing net: x <- tanh(A x W) + own x (transformed) + a node table, per layer."""
+    n = field.graph.shape[0]
+    table = torch.arange(n, dtype=torch.float32).unsqueeze(1) / n
     for layer, weight in enumerate(weights):
-        x = torch.tanh(field.propagate(layer, x) @ weight) + field.own(layer, x) + field.gather(layer, table)
+        own = field.own(layer, x, transform)
+        x = torch.tanh(field.propagate(layer, x) @ weight) + own + field.gather(layer, table)
     return field.targets(x)
 
 
@@ -89,3 +91,40 @@ def test_whole_field_is_the_identity_plumbing():
     x = torch.randn(len(dense), 2)
     assert field.sizes() == [len(dense)] * 3
     assert field.own(0, x) is x and field.gather(1, x) is x and field.targets(x) is x
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+@pytest.mark.parametrize("restricted", [True, False])
+def test_input_blocks_give_the_table_outputs_and_gradients(symmetric, restricted):
+    graph, dense = sparse_graph(symmetric)
+    torch.manual_seed(1)
+    users = torch.randn(120, 4, requires_grad=True)
+    items = torch.randn(150, 4, requires_grad=True)
+    weights = [torch.randn(4, 4, requires_grad=True) for _ in range(2)]
+    transform = torch.nn.Linear(4, 4)
+    targets = torch.tensor([5, 140, 5, 201, 9, 0, 269]) if restricted else None
+    field = ReceptiveField(graph, targets, 2)
+    table = toy_network(field, torch.cat([users, items]), weights, transform)
+    blocks = toy_network(ReceptiveField(graph, targets, 2), NodeBlocks(users, items), weights, transform)
+    assert torch.allclose(blocks, table, atol=1e-5)
+    probe = torch.randn_like(table)
+    inputs = [users, items, *weights, *transform.parameters()]
+    for a, b in zip(torch.autograd.grad((blocks * probe).sum(), inputs), torch.autograd.grad((table * probe).sum(), inputs)):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_input_blocks_operators_cover_every_input_column():
+    graph, dense = sparse_graph(symmetric=False)
+    field = ReceptiveField(graph, torch.tensor([2, 130]), 2)
+    (forward_u, _), (forward_i, _) = field._input_blocks(0, 120)
+    out_ids = field.nodes[1].numpy()
+    assert np.allclose(forward_u.to_dense().numpy(), dense[np.ix_(out_ids, np.arange(120))])
+    assert np.allclose(forward_i.to_dense().numpy(), dense[np.ix_(out_ids, np.arange(120, 270))])
+
+
+def test_only_the_input_layer_takes_blocks():
+    graph, _ = sparse_graph(symmetric=True)
+    field = ReceptiveField(graph, torch.tensor([3, 140]), 2)
+    blocks = NodeBlocks(torch.zeros(120, 2), torch.zeros(150, 2))
+    with pytest.raises(ValueError, match="input layer"):
+        field.propagate(1, blocks)
