@@ -15,6 +15,7 @@ from ..cli import (OneLineParser, add_energy_options, check_positive, energy_con
 from ..config import as_plain, check_unique, located
 from ..device import resolve_device
 from ..errors import ConfigError, MMStudyError
+from ..models import MODELS
 from ..registry import UnknownNameError
 from ..report.study_report import build_report
 from ..study.kinds import StudyKind
@@ -107,10 +108,14 @@ def apply_common_overrides(spec: StudySpec, args: argparse.Namespace) -> StudySp
         changes["models"] = tuple(args.models)
         changes["params"] = {m: p for m, p in spec.params.items() if m.lower() in keep}
         changes["grids"] = {m: g for m, g in spec.grids.items() if m.lower() in keep}
+        trained = {MODELS.canonical(m) for m in args.models} | {MODELS.get(m).cf_counterpart for m in args.models}
+        changes["train_by_model"] = {m: t for m, t in spec.train_by_model.items() if m in trained}
     if args.seeds:
         changes["seeds"] = tuple(args.seeds)
-    if args.epochs is not None:
+    if args.epochs is not None:  # the budget of every model's training, per-model changes included
         changes["train"] = {**spec.train, "epochs": args.epochs}
+        changes["train_by_model"] = {m: {**t, "epochs": args.epochs} if "epochs" in t else t
+                                     for m, t in changes.get("train_by_model", spec.train_by_model).items()}
     if args.no_energy or args.energy_country:
         changes["energy"] = energy_config(args, spec.energy)
     return replace(spec, **changes) if changes else spec

@@ -50,8 +50,8 @@ def reference_model(models, reference: str | None) -> str:
 def cells(spec: StudySpec, section: CompareSection) -> list[Cell]:
     """One cell per (model, seed), identical but for the model."""
     reference_model(spec.models, section.reference)
-    return [Cell(data=spec.data, model=MODELS.canonical(model), params=dict(spec.params.get(model, {})),
-                 grid=dict(spec.grids.get(model, {})), train=dict(spec.train), seed=seed, cutoffs=spec.cutoffs,
+    return [Cell(data=spec.data, model=MODELS.canonical(model), **spec.model_settings(model), seed=seed,
+                 cutoffs=spec.cutoffs,
                  missing=spec.natural_gaps, labels={"model": MODELS.canonical(model), "seed": seed})
             for model in spec.models for seed in spec.seeds]
 

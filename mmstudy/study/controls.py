@@ -50,9 +50,8 @@ def _aa(cell: Cell, offset: int) -> Cell:
 def _noise_pair(spec: StudySpec, cell: Cell, cf: str) -> list[Cell]:
     """The reference cell on noise features (no masking; the data's own gaps filled as the study fills
     them) and its CF counterpart on the same seed."""
-    cf_cell = Cell(data=cell.data, model=cf, params=dict(spec.params.get(cf, {})), grid=dict(spec.grids.get(cf, {})),
-                   train=dict(cell.train), seed=cell.seed, cutoffs=cell.cutoffs, missing=spec.natural_gaps,
-                   labels={"model": cf, "seed": cell.seed, "control": "cf"})
+    cf_cell = Cell(data=cell.data, model=cf, **spec.model_settings(cf), seed=cell.seed, cutoffs=cell.cutoffs,
+                   missing=spec.natural_gaps, labels={"model": cf, "seed": cell.seed, "control": "cf"})
     noise = replace(cell, missing=spec.natural_gaps, control="noise",
                     labels={"model": cell.model, "seed": cell.seed, "control": "noise", "cf_model": cf,
                             "pairs_with": cf_cell.fingerprint})

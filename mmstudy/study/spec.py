@@ -109,7 +109,8 @@ class ControlsConfig:
 @dataclass(frozen=True)
 class StudySpec:
     """A declarative study: data, models (with fixed params and validation grids), training
-    budget, seeds, analysis plan, controls (`study.controls`), energy measurement, and a
+    budget (`train`, with per-model changes in `train_by_model`, e.g. a learning rate chosen on
+    validation), seeds, analysis plan, controls (`study.controls`), energy measurement, and a
     study-specific section (`section`)."""
 
     name: str
@@ -119,6 +120,7 @@ class StudySpec:
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     grids: Mapping[str, Mapping[str, tuple]] = field(default_factory=dict)
     train: Mapping[str, Any] = field(default_factory=dict)
+    train_by_model: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     seeds: tuple[int, ...] = (0, 1, 2)
     cutoffs: tuple[int, ...] = (10, 20, 50)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
@@ -148,7 +150,30 @@ class StudySpec:
                 raise ConfigError(f"study {self.name!r}: params/grids name model {key!r}, "
                                   f"which is not in models {list(self.models)}")
         check_train(self.train)
+        self._check_train_by_model()
         self.analysis.check_cutoffs(self.cutoffs)
+
+    def _check_train_by_model(self) -> None:
+        """Each entry names a study model or a CF counterpart one of them brings, by its canonical
+        name, and gives a valid `train` once merged over the study's."""
+        from ..models import MODELS
+        brought = {MODELS.canonical(m) for m in self.models} | {MODELS.get(m).cf_counterpart for m in self.models}
+        for model, changes in self.train_by_model.items():
+            where = f"train_by_model.{model}"
+            MODELS.get(model)
+            if model not in brought:
+                raise ConfigError(f"{where}: model {model!r} is not trained by this study (its models and their "
+                                  f"CF counterparts: {sorted(m for m in brought if m)})")
+            check_train(changes, where)
+            check_train({**self.train, **changes}, where)
+
+    def model_settings(self, model: str) -> dict[str, Any]:
+        """The `params`, `grid` and `train` of a cell training `model` (a name from `models`, or a CF
+        counterpart): its entries in `params` and `grids`, and `train` with its `train_by_model` changes."""
+        from ..models import MODELS
+        changes = self.train_by_model.get(MODELS.canonical(model), {})
+        return {"params": dict(self.params.get(model, {})), "grid": dict(self.grids.get(model, {})),
+                "train": {**self.train, **changes}}
 
 
 def natural_gaps_config(value: Any, where: str) -> MissingConfig:
@@ -165,6 +190,19 @@ def natural_gaps_config(value: Any, where: str) -> MissingConfig:
         raise ConfigError(f"{where}: 'dropped' changes the catalogue; compare it in the missing-modality study "
                           "(missing.settings: [natural]) and fill natural gaps with an imputer here")
     return replace(gaps, strategy=IMPUTERS.canonical(gaps.strategy))
+
+
+def canonical_keys(by_model: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """`by_model` keyed by canonical model names (an unknown name: ConfigError with a suggestion)."""
+    from ..models import MODELS
+    out: dict[str, Any] = {}
+    for model, value in by_model.items():
+        with located(f"{where}.{model}"):
+            name = MODELS.canonical(model)
+        if name in out:
+            raise ConfigError(f"{where} names model {name!r} twice")
+        out[name] = value
+    return out
 
 
 def parse_spec(mapping: Mapping[str, Any], section: str, where: str) -> StudySpec:
@@ -191,6 +229,7 @@ def _parse(mapping: dict[str, Any], section: str) -> StudySpec:
     for key in ("models", "seeds", "cutoffs"):
         if key in out:
             out[key] = tuple(out[key])
+    out["train_by_model"] = canonical_keys(mapping.get("train_by_model") or {}, "train_by_model")
     body = mapping.get(section)
     if body is not None and not isinstance(body, Mapping):
         raise ConfigError(f"{section} must be a mapping (key: value), got {body!r}")

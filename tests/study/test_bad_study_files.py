@@ -74,6 +74,18 @@ CASES = [  # (kind, changes to the study, message after "error: <file>: ")
     ("compare", {"data": {"name": "synthetic", "split_seed": "1"}}, "data.split_seed must be an integer, got '1'"),
     ("compare", {"params": {"VBPR": 3}}, "params.VBPR must be a mapping (key: value), got 3"),
     ("compare", {"grids": {"VBPR": {"reg_weight": 0.1}}}, "grids.VBPR.reg_weight must be a list, got 0.1"),
+    ("compare", {"train_by_model": {"VBPR": {"lr": 0}}}, "train_by_model.VBPR.lr must be a finite number > 0, got 0"),
+    ("compare", {"train_by_model": {"VBPR": {"epoch": 3}}},
+     f"unknown key 'epoch' in train_by_model.VBPR. Did you mean 'epochs'? Known keys: {TRAIN_KEYS}"),
+    ("compare", {"train_by_model": {"VBPRR": {"lr": 0.1}}},
+     "train_by_model.VBPRR: unknown model 'VBPRR'. Did you mean 'VBPR', 'BPR-MF', 'MF-Fusion'? Known: {models}."),
+    ("compare", {"train_by_model": {"FREEDOM": {"lr": 0.1}}},
+     "train_by_model.FREEDOM: model 'FREEDOM' is not trained by this study (its models and their CF counterparts: "
+     "['BPR-MF', 'VBPR'])"),
+    ("compare", {"train_by_model": {"VBPR": {"lr": 0.1}, "vbpr": {"lr": 0.2}}}, "train_by_model names model 'VBPR' twice"),
+    ("compare", {"train_by_model": {"VBPR": 0.1}}, "train_by_model.VBPR must be a mapping (key: value), got 0.1"),
+    ("compare", {"train_by_model": {"VBPR": {"seed": 1}}},
+     "train_by_model.VBPR.seed cannot be set here: it is the cell's seed ('seeds' in a study file, --set seed=N for `run`)"),
     ("compare", {"question": 5}, "question must be a string, got 5"),
     ("compare", {"analysis": {"metric": "Recal@20"}},
      f"analysis.metric 'Recal@20': unknown metric 'Recal'. Did you mean 'Recall'? Known: {METRICS}."),
@@ -107,6 +119,7 @@ def test_bad_study_file_is_one_line_and_writes_nothing(tmp_path, capsys, kind, c
     code, err, path = run_study_file(tmp_path, capsys, kind, study(kind, **changes))
     assert code == 2
     message = message.replace("{presets}", ", ".join(PRESETS.names())).replace("{sources}", str(SOURCES))
+    message = message.replace("{models}", ", ".join(MODELS.names()))
     assert err == f"error: {path}: {message}\n"
 
 
@@ -143,6 +156,37 @@ def test_epochs_flag_is_applied_even_when_small(tmp_path):
     spec = parse_spec(study("compare", train={"epochs": 5}), "compare", "t")
     args = study_parser("compare", "compare-quick.yaml").parse_args(["--epochs", "1"])
     assert apply_common_overrides(spec, args).train == {"epochs": 1}
+
+
+def test_train_by_model_reaches_its_models_cells_and_follows_the_flags():
+    """Per-model changes land in that model's cells only; --models keeps the entries of the models
+    (and CF counterparts) still trained; --epochs sets every model's budget."""
+    from mmstudy.studies.command import apply_common_overrides, study_parser
+    from mmstudy.study.spec import parse_spec
+
+    mapping = study("compare", train={"epochs": 5, "lr": 0.001}, train_by_model={"vbpr": {"lr": 0.005, "epochs": 9}})
+    spec = parse_spec(mapping, "compare", "t")
+    cells = study_kind("compare").expand(spec)
+    assert {c.model: dict(c.train) for c in cells} == {"BPR-MF": {"epochs": 5, "lr": 0.001},
+                                                        "VBPR": {"epochs": 9, "lr": 0.005}}
+    parser = study_parser("compare", "compare-quick.yaml")
+    kept = apply_common_overrides(spec, parser.parse_args(["--models", "BPR-MF", "--epochs", "2"]))
+    assert kept.train_by_model == {} and kept.train == {"epochs": 2, "lr": 0.001}
+    both = apply_common_overrides(spec, parser.parse_args(["--epochs", "2"]))
+    assert both.model_settings("VBPR")["train"] == {"epochs": 2, "lr": 0.005}
+
+
+def test_train_by_model_reaches_cf_counterparts_and_noise_controls():
+    from mmstudy.study.spec import parse_spec
+
+    mapping = study("missing", train={"epochs": 3}, train_by_model={"BPR-MF": {"lr": 0.01}},
+                    controls={"aa": True, "noise": True},
+                    data={"name": "synthetic", "options": {"n_users": 80, "n_items": 60, "n_interactions": 1000}})
+    cells = study_kind("missing").expand(parse_spec(mapping, "missing", "t"))
+    trains = {(c.model, c.control or c.labels.get("control", "")): dict(c.train) for c in cells}
+    assert trains[("BPR-MF", "cf")] == {"epochs": 3, "lr": 0.01}
+    assert all(t == {"epochs": 3} for (model, _), t in trains.items() if model == "VBPR")
+    assert all(t == {"epochs": 3, "lr": 0.01} for (model, _), t in trains.items() if model == "BPR-MF")
 
 
 @pytest.mark.parametrize("text, message", [

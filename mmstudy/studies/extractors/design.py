@@ -149,8 +149,7 @@ def extractor_cells(spec: StudySpec, section: ExtractorSection) -> list[Cell]:
 
 def _cell(spec: StudySpec, model: str, seed: int, data: DataConfig, labels: dict[str, Any]) -> Cell:
     canonical = MODELS.canonical(model)
-    return Cell(data=data, model=canonical, params=dict(spec.params.get(model, {})),
-                grid=dict(spec.grids.get(model, {})), train=dict(spec.train), seed=seed, cutoffs=spec.cutoffs,
+    return Cell(data=data, model=canonical, **spec.model_settings(model), seed=seed, cutoffs=spec.cutoffs,
                 missing=spec.natural_gaps,
                 labels={"model": canonical, **labels, "seed": seed})
 

@@ -152,8 +152,7 @@ def _cell(spec: StudySpec, data: DataConfig, dataset: str, model: str, variant: 
     canonical = MODELS.canonical(model)
     labels = {"dataset": dataset, "model": canonical, "variant": variant, **variant_labels(cfg),
               "setting": setting, "rate": rate, "seed": seed}
-    return Cell(data=data, model=canonical, params=dict(spec.params.get(model, {})),
-                grid=dict(spec.grids.get(model, {})), train=dict(spec.train), missing=missing, seed=seed,
+    return Cell(data=data, model=canonical, **spec.model_settings(model), missing=missing, seed=seed,
                 cutoffs=spec.cutoffs, labels=labels, fusion=cfg.to_mapping())
 
 

@@ -190,8 +190,7 @@ def _cf_cells(spec: StudySpec, section: MissingSection, modalities: list[str], c
 
 def _cell(spec: StudySpec, model: str, seed: int, missing: MissingConfig, labels: dict[str, Any]) -> Cell:
     canonical = MODELS.canonical(model)
-    return Cell(data=spec.data, model=canonical, params=dict(spec.params.get(model, {})),
-                grid=dict(spec.grids.get(model, {})), train=dict(spec.train), missing=missing, seed=seed,
+    return Cell(data=spec.data, model=canonical, **spec.model_settings(model), missing=missing, seed=seed,
                 cutoffs=spec.cutoffs, labels={"model": canonical, **labels, "seed": seed})
 
 
