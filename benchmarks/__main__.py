@@ -3,7 +3,8 @@ benchmarks/results/. Suites: models (Last.fm-2K per-model speed/accuracy vs the 
 scale (Amazon-Elec shape on CPU), imputation (graph + imputers at 20k items), imputation_quality
 (every strategy vs the truth; learned imputers' fit times), evaluation, contention (study wall time
 under each execution setting, idle and beside a competing process), imputer_selection (retrain vs
-reconstruction), study_estimate (a whole study's time from a stratified sample), seed_batch (seeds
+reconstruction), learning_rate (each model's learning rate chosen on validation: a study's
+train_by_model), study_estimate (a whole study's time from a stratified sample), seed_batch (seeds
 trained together vs apart), calibration (A/A false-positive rate of the claim rule), runner
 (serial vs --jobs vs Ray)."""
 from __future__ import annotations
@@ -18,6 +19,7 @@ SUITES = {
     "evaluation": "benchmarks.evaluation_bench",
     "contention": "benchmarks.contention",
     "imputer_selection": "benchmarks.imputer_selection",
+    "learning_rate": "benchmarks.learning_rate",
     "study_estimate": "benchmarks.study_estimate",
     "seed_batch": "benchmarks.seed_batch",
     "calibration": "benchmarks.calibration",
