@@ -1,6 +1,8 @@
 """Plain-language sentences for a family of paired comparisons (`stats.compare_family` rows)."""
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import pandas as pd
 
 from ..errors import DataError
@@ -113,3 +115,13 @@ def claim_count(df: pd.DataFrame, what: str) -> str:
             f"(two-level test over users and training seeds, {correction_label(row.correction)} correction, "
             f"alpha {row.alpha:g})" + (f"; {weak}" if weak else "")
             + (f"; the user-level test alone would call {user} significant." if user is not None else "."))
+
+
+def training_settings(spec: Mapping[str, Any]) -> str:
+    """A study's training settings as its first page states them: `train`, then any model's own
+    changes (`train_by_model`)."""
+    line = f"training: {dict(spec.get('train') or {})}"
+    changes = spec.get("train_by_model") or {}
+    if changes:
+        line += " (per model: " + "; ".join(f"{model} {dict(c)}" for model, c in changes.items()) + ")"
+    return line

@@ -22,7 +22,7 @@ from ..analysis.pairing import GroupPair, compare_groups
 from ..errors import ConfigError
 from ..models import MODELS
 from ..report.figures import bar_with_ci, paired_difference_plot
-from ..report.summary import claim_count, summarize_comparisons
+from ..report.summary import claim_count, summarize_comparisons, training_settings
 from ..report.tables import comparison_table, format_mean_ci
 from ..report.writer import StudyReport
 from ..study.cell import Cell
@@ -78,7 +78,8 @@ def protocol(results: StudyResults) -> list[str]:
     spec, cfg = results.study.spec, results.analysis
     return [f"models: {', '.join(spec['models'])}; reference "
             f"{reference_model(spec['models'], results.study.section.get('reference'))}; seeds: {spec['seeds']}",
-            f"training: {spec['train']}, identical for every model; selected on validation {cfg.metric}; "
+            f"{training_settings(spec)}{'' if spec.get('train_by_model') else ', identical for every model'}; "
+            f"selected on validation {cfg.metric}; "
             "test scored once per cell, full ranking",
             f"tests: paired {cfg.test}-test per user, {cfg.correction} correction, alpha {cfg.alpha}"]
 

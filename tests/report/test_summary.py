@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from mmstudy.errors import DataError
-from mmstudy.report.summary import summarize_comparisons
+from mmstudy.report.summary import summarize_comparisons, training_settings
 
 
 def _rows(**overrides):
@@ -64,3 +64,12 @@ def test_long_quiet_lists_point_to_the_table_instead_of_filling_pages():
     assert quiet == "No significant difference in 12 of 24 comparisons (each one is in the comparison table)."
     assert weak.startswith("Not enough evidence either way in 12 of 24") and weak.endswith("(each one is in the "
                                                                                            "comparison table).")
+
+
+def test_training_settings_state_each_models_own_changes():
+    assert training_settings({"train": {"epochs": 5}}) == "training: {'epochs': 5}"
+    line = training_settings({"train": {"epochs": 5, "lr": 0.001},
+                              "train_by_model": {"LightGCN-M": {"lr": 0.005}, "FREEDOM": {"lr": 0.01}}})
+    assert line == ("training: {'epochs': 5, 'lr': 0.001} (per model: LightGCN-M {'lr': 0.005}; "
+                    "FREEDOM {'lr': 0.01})")
+    assert training_settings({}) == "training: {}"

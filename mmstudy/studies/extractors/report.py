@@ -6,7 +6,7 @@ import pandas as pd
 
 from ...report.audit import AuditCheck
 from ...report.figures import bar_with_ci, heatmap, paired_difference_plot
-from ...report.summary import claim_count, summarize_comparisons
+from ...report.summary import claim_count, summarize_comparisons, training_settings
 from ...report.tables import comparison_table, format_mean_ci, format_number
 from ...report.study_report import declared_defaults
 from ...report.writer import StudyReport, slug
@@ -178,7 +178,7 @@ def protocol(results: StudyResults) -> list[str]:
             f"{' (+ CF counterparts)' if section.get('cf_baseline') else ''}; seeds: {spec.get('seeds')}",
             f"design: {section.get('design')} over extractors; reference "
             f"{combination_label(section.get('reference', {}))}; ablations: {section.get('ablations')}",
-            f"training: {spec.get('train')}; identical for every cell; settings selected on validation "
+            f"{training_settings(spec)}; the same for every cell of a model; settings selected on validation "
             f"{cfg.metric}; test scored once per cell, full ranking",
             f"tests: paired {cfg.test}-test per user, {cfg.correction} correction, alpha {cfg.alpha}; seed-level "
             "paired t-test alongside; CKA and homophily from features.json (computed at study time)"]

@@ -7,7 +7,7 @@ import pandas as pd
 from ...analysis.groups import BEYOND
 from ...report.audit import AuditCheck
 from ...report.figures import bar_with_ci, critical_difference_diagram, paired_difference_plot, robustness_curve
-from ...report.summary import claim_count, summarize_comparisons
+from ...report.summary import claim_count, summarize_comparisons, training_settings
 from ...report.tables import comparison_table, format_mean_ci, format_number
 from ...report.writer import StudyReport, slug
 from ...stats.ranking import RankingResult
@@ -202,7 +202,7 @@ def protocol(results: StudyResults) -> list[str]:
     if cross:
         lines.append(f"cross study: {cross.get('setting')} masked at rates {cross.get('rates')}, handled by "
                      f"{cross.get('strategy', 'zeros')}, variants {cross.get('variants') or 'all'}")
-    lines += [f"training: {spec.get('train')}; selection (early stopping, late-fusion weights) on validation "
+    lines += [f"{training_settings(spec)}; selection (early stopping, late-fusion weights) on validation "
               f"{cfg.metric}; test scored once per cell, full ranking",
               f"tests: paired {cfg.test}-test per user, {cfg.correction} correction, alpha {cfg.alpha}; "
               f"beyond-accuracy: {', '.join(BEYOND)}"]

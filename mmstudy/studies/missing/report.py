@@ -6,7 +6,7 @@ import pandas as pd
 from ...config import from_mapping
 from ...missing.mechanisms import MECHANISMS
 from ...report.figures import difference_heatmaps, paired_difference_plot, robustness_curve
-from ...report.summary import claim_count, summarize_comparisons
+from ...report.summary import claim_count, summarize_comparisons, training_settings
 from ...report.tables import comparison_table, format_mean_ci
 from ...report.writer import StudyReport, slug
 from ...study.results import StudyResults
@@ -183,7 +183,7 @@ def protocol(results: StudyResults) -> list[str]:
                if "new_items" in section.phases else "")
             + f"; imputer grids decided by {section.select}"
             + ("; complete-data cells at 0% for every model" if section.complete else ""),
-            f"training: {spec.get('train')}; model and imputer settings selected on validation "
+            f"{training_settings(spec)}; model and imputer settings selected on validation "
             f"{cfg.metric}; test scored once per cell, full ranking",
             f"tests: paired {cfg.test}-test per user, {cfg.correction} correction, alpha {cfg.alpha}; "
             "seed-level paired t-test reported alongside"]
