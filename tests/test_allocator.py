@@ -101,9 +101,16 @@ GROWTH = textwrap.dedent("""
 def test_similarity_chunks_reuse_the_kept_heap():
     """Similarity blocks of 500 x 6000 floats (11 MiB): a heap that keeps freed memory must reuse
     one block, not grow by one per chunk (4.6 blocks here, 12x at LATTICE's Amazon-Elec shape,
-    before the loop wrote into preallocated outputs)."""
+    before the loop wrote into preallocated outputs). The least growth of three fresh processes is
+    checked: where the address layout leaves the heap no room to extend in place (it varies per
+    process), one run can grow by a few blocks (10 runs: 1.6-2.4 blocks, once in CI 4.4); the
+    fragmenting loop grew by 3.4-14 blocks in every one of 10 runs."""
     if allocator.heap_bytes() is None:
         pytest.skip("no glibc mallinfo2 here")
-    out = subprocess.run([sys.executable, "-c", GROWTH], capture_output=True, text=True, check=True)
-    block = 500 * 6000 * 4
-    assert int(out.stdout) < 3 * block, int(out.stdout) / block
+    block, growth = 500 * 6000 * 4, []
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", GROWTH], capture_output=True, text=True, check=True)
+        growth.append(int(out.stdout))
+        if growth[-1] < 3 * block:
+            break
+    assert min(growth) < 3 * block, [g / block for g in growth]
