@@ -31,15 +31,6 @@ from pathlib import Path
 from benchmarks.common import print_table, save
 
 
-def trained_models(spec) -> list[str]:
-    """The study's models and the CF counterparts they bring, canonical, in order."""
-    from mmstudy.models import MODELS
-
-    names = [MODELS.canonical(m) for m in spec.models]
-    names += [MODELS.get(m).cf_counterpart for m in spec.models]
-    return list(dict.fromkeys(n for n in names if n))
-
-
 def pilot_cells(spec, models: list[str], lrs: list[float], seeds: list[int]) -> list:
     """One complete-data cell per (model, learning rate, seed), the study's settings otherwise."""
     from mmstudy.study.cell import Cell
@@ -118,13 +109,13 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     from mmstudy.models import MODELS
     from mmstudy.study.kinds import study_kind
-    from mmstudy.study.spec import load_spec
+    from mmstudy.study.spec import load_spec, trained_models
 
     spec = load_spec(args.study, study_kind(args.kind).name)
     if args.from_json:
         records = json.loads(Path(args.from_json).read_text())["runs"]
     else:
-        models = [MODELS.canonical(m) for m in args.models] if args.models else trained_models(spec)
+        models = [MODELS.canonical(m) for m in args.models] if args.models else trained_models(spec.models)
         records = train_pilot(pilot_cells(spec, models, args.lrs, args.seeds), args.jobs)
     rows = summarise(records)
     print_table(rows, ["model", "lr", "seeds", "valid_mean", "valid_sd", "tolerance", "best_epoch", "epochs_run",

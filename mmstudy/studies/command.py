@@ -15,7 +15,6 @@ from ..cli import (OneLineParser, add_energy_options, check_positive, energy_con
 from ..config import as_plain, check_unique, located
 from ..device import resolve_device
 from ..errors import ConfigError, MMStudyError
-from ..models import MODELS
 from ..registry import UnknownNameError
 from ..report.study_report import build_report
 from ..study.kinds import StudyKind
@@ -23,7 +22,7 @@ from ..study.plan import make_plan
 from ..study.output import check_output
 from ..study.runner import run_study
 from ..study.worker import cpu_cores
-from ..study.spec import StudySpec, load_spec
+from ..study.spec import StudySpec, load_spec, trained_models
 
 PACKAGE_STUDIES = Path(__file__).resolve().parents[2] / "studies"
 
@@ -108,7 +107,7 @@ def apply_common_overrides(spec: StudySpec, args: argparse.Namespace) -> StudySp
         changes["models"] = tuple(args.models)
         changes["params"] = {m: p for m, p in spec.params.items() if m.lower() in keep}
         changes["grids"] = {m: g for m, g in spec.grids.items() if m.lower() in keep}
-        trained = {MODELS.canonical(m) for m in args.models} | {MODELS.get(m).cf_counterpart for m in args.models}
+        trained = trained_models(args.models)
         changes["train_by_model"] = {m: t for m, t in spec.train_by_model.items() if m in trained}
     if args.seeds:
         changes["seeds"] = tuple(args.seeds)

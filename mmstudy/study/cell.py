@@ -115,13 +115,7 @@ def check_train(train: Any, where: str = "train") -> None:
             raise ConfigError(f"{where}.{key} cannot be set here: it is {source}")
     settable = {f.name for f in dataclasses.fields(TrainConfig)} - set(NOT_TRAIN_KEYS)
     check_keys(train, settable, where)  # listing only the keys a study may set
-    try:
-        TrainConfig.from_dict(train, where)
-    except ConfigError as exc:  # TrainConfig's own range checks name their key as `train.<key>`
-        message = str(exc)
-        if where == "train" or not message.startswith("train."):
-            raise
-        raise ConfigError(where + message[len("train"):]) from None
+    TrainConfig.from_dict(train, where)
 
 
 @dataclass(frozen=True)

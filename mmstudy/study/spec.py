@@ -5,7 +5,7 @@ import re
 import typing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ..config import check_keys, check_unique, check_value, from_mapping, load_yaml, located
 from ..errors import ConfigError
@@ -157,15 +157,14 @@ class StudySpec:
         """Each entry names a study model or a CF counterpart one of them brings, by its canonical
         name, and gives a valid `train` once merged over the study's."""
         from ..models import MODELS
-        brought = {MODELS.canonical(m) for m in self.models} | {MODELS.get(m).cf_counterpart for m in self.models}
+        trained = trained_models(self.models)
         for model, changes in self.train_by_model.items():
             where = f"train_by_model.{model}"
             MODELS.get(model)
-            if model not in brought:
+            if model not in trained:
                 raise ConfigError(f"{where}: model {model!r} is not trained by this study (its models and their "
-                                  f"CF counterparts: {sorted(m for m in brought if m)})")
-            check_train(changes, where)
-            check_train({**self.train, **changes}, where)
+                                  f"CF counterparts: {sorted(trained)})")
+            check_train({**self.train, **changes}, where)  # the entry's keys and values, merged
 
     def model_settings(self, model: str) -> dict[str, Any]:
         """The `params`, `grid` and `train` of a cell training `model` (a name from `models`, or a CF
@@ -190,6 +189,13 @@ def natural_gaps_config(value: Any, where: str) -> MissingConfig:
         raise ConfigError(f"{where}: 'dropped' changes the catalogue; compare it in the missing-modality study "
                           "(missing.settings: [natural]) and fill natural gaps with an imputer here")
     return replace(gaps, strategy=IMPUTERS.canonical(gaps.strategy))
+
+
+def trained_models(models: Sequence[str]) -> list[str]:
+    """The canonical names of `models` and of the CF counterparts they bring, in that order."""
+    from ..models import MODELS
+    names = [MODELS.canonical(m) for m in models] + [MODELS.get(m).cf_counterpart for m in models]
+    return list(dict.fromkeys(n for n in names if n))
 
 
 def canonical_keys(by_model: Mapping[str, Any], where: str) -> dict[str, Any]:

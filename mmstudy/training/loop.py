@@ -62,8 +62,15 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None, where: str = "train") -> "TrainConfig":
         """Build from a plain mapping (e.g. YAML); unknown keys and values of the wrong type raise
-        ConfigError naming `where` and the key (unknown keys with a "did you mean" hint)."""
-        return from_mapping(cls, values, where)
+        ConfigError naming `where` and the key (unknown keys with a "did you mean" hint), and so do
+        the range checks of `__post_init__`, which name their key as `train.<key>`."""
+        try:
+            return from_mapping(cls, values, where)
+        except ConfigError as exc:
+            message = str(exc)
+            if where == "train" or not message.startswith("train."):
+                raise
+            raise ConfigError(where + message[len("train"):]) from None
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return self.from_dict({**dataclasses.asdict(self), **changes})

@@ -57,11 +57,11 @@ def test_selection_summary_counts_agreement_and_pairs_the_difference():
 
 
 def test_learning_rate_pilot_trains_every_model_the_study_trains_on_complete_data():
-    from mmstudy.study.spec import parse_spec
+    from mmstudy.study.spec import parse_spec, trained_models
 
     spec = parse_spec({"name": "t", "models": ["vbpr", "LightGCN-M"], "train": {"epochs": 7, "lr": 0.001},
                        "train_by_model": {"LightGCN": {"patience": 3}}, "missing": {}}, "missing", "t")
-    models = learning_rate.trained_models(spec)
+    models = trained_models(spec.models)
     assert models == ["VBPR", "LightGCN-M", "BPR-MF", "LightGCN"]
     pilot = learning_rate.pilot_cells(spec, models, [0.001, 0.01], [0, 1])
     assert len(pilot) == 4 * 2 * 2 and len({c.fingerprint for c in pilot}) == len(pilot)
